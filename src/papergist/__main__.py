@@ -1,0 +1,5 @@
+"""`python -m papergist` runs the CLI."""
+
+from papergist.cli import main
+
+main()

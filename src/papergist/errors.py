@@ -1,0 +1,75 @@
+"""The papergist exception tree.
+
+Every error papergist expects carries a message that says what happened and,
+where it can, what to do next, plus the process exit status the CLI uses::
+
+    PapergistError
+    ├── UsageError            bad argument: invalid or future date, malformed id   (exit 2)
+    ├── ConfigError           a setting or the config file is invalid              (exit 2)
+    ├── SourceError           HF / arXiv could not give us the list                (exit 5)
+    │   ├── SourceUnavailable     down, timing out, 5xx / 429 after retries
+    │   ├── SourceRejected        the source answered 4xx (e.g. HF's 400 for a bad date)
+    │   └── MalformedResponse     not JSON / XML, truncated, entries missing fields
+    ├── SummarizeError        one paper could not be summarized (kept per paper)
+    ├── StoreError            the database cannot be opened or written             (exit 6)
+    └── OutputError           the output path cannot be written                    (exit 6)
+
+Per-paper problems are not raised out of a batch: they become `PaperFailure`
+values in the run report (see `papergist.models`).
+"""
+
+
+class PapergistError(Exception):
+    """Root of every error papergist raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(PapergistError):
+    """The user asked for something that cannot be done as asked."""
+
+    exit_code = 2
+
+
+class ConfigError(PapergistError):
+    """A setting, environment variable or the config file is invalid."""
+
+    exit_code = 2
+
+
+class SourceError(PapergistError):
+    """A paper source (HF Daily Papers, arXiv) did not give a usable answer."""
+
+    exit_code = 5
+
+
+class SourceUnavailable(SourceError):
+    """The source could not be reached, or kept failing after retries."""
+
+
+class SourceRejected(SourceError):
+    """The source refused the request (a 4xx other than 429)."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+class MalformedResponse(SourceError):
+    """The source answered, but not with what its format promises."""
+
+
+class SummarizeError(PapergistError):
+    """A paper could not be summarized; recorded per paper, never fatal."""
+
+
+class StoreError(PapergistError):
+    """The local database cannot be opened, migrated or written."""
+
+    exit_code = 6
+
+
+class OutputError(PapergistError):
+    """An output file or directory cannot be written."""
+
+    exit_code = 6

@@ -1,0 +1,159 @@
+"""Plain data passed between the stages. No I/O here.
+
+The stages (sources, store, summarize, render) only share these models, so each
+can be tested, replaced or reused on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+ARXIV_ABS_URL = "https://arxiv.org/abs/{id}"
+SECTION_KEYS = ("whats_new", "technical_details", "performance_highlights")
+SECTION_TITLES = {
+    "whats_new": "What's New",
+    "technical_details": "Technical Details",
+    "performance_highlights": "Performance Highlights",
+}
+SummarySource = Literal["abstract", "fulltext", "none"]
+
+# New-style ids (2007+: 0704.0001, 2408.12637) and old-style ones (hep-th/9901001).
+ARXIV_ID_RE = re.compile(r"^(\d{4}\.\d{4,5}|[a-z][a-z.\-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?$")
+
+
+class Frozen(BaseModel):
+    """Base of every model: immutable, and strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Paper(Frozen):
+    """One paper, with its metadata exactly as the source gave it."""
+
+    id: str
+    title: str
+    abstract: str
+    authors: tuple[str, ...]
+    published_at: datetime | None = None
+    version: str | None = None
+    thumbnail: str | None = None
+    media_urls: tuple[str, ...] = ()
+    github_repo: str | None = None
+    project_page: str | None = None
+    organization: str | None = None
+    ai_summary: str | None = None
+    ai_keywords: tuple[str, ...] = ()
+    comments: int | None = None
+    source: Literal["hf", "arxiv"] = "hf"
+
+    @property
+    def url(self) -> str:
+        """The paper's arXiv abstract page."""
+        return ARXIV_ABS_URL.format(id=self.id)
+
+
+class ListedPaper(Frozen):
+    """A paper as it stood in a list: its rank in the feed and its upvotes then."""
+
+    paper: Paper
+    rank: int
+    upvotes: int | None = None
+
+
+class DailyList(Frozen):
+    """One day of the HF Daily Papers feed (or an arXiv id list), in feed order."""
+
+    day: date
+    entries: tuple[ListedPaper, ...]
+    source: Literal["hf", "arxiv"] = "hf"
+
+
+def _as_text(value: Any) -> str:
+    """A section as plain text: a list of strings becomes one paragraph."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return " ".join(v.strip() for v in value if v.strip())
+    raise ValueError(f"a section must be text or a list of text, not {type(value).__name__}")
+
+
+class Sections(Frozen):
+    """The three sections of a summary, always as text (lists are joined)."""
+
+    whats_new: str
+    technical_details: str
+    performance_highlights: str
+
+    @field_validator(*SECTION_KEYS, mode="before")
+    @classmethod
+    def _coerce_text(cls, value: Any) -> str:
+        return _as_text(value)
+
+
+class Summary(Frozen):
+    """A summary of one paper, with everything that produced it."""
+
+    paper_id: str
+    sections: Sections
+    summarizer: str
+    model: str
+    language: str
+    prompt_version: str
+    source: SummarySource
+    source_hash: str
+
+    @property
+    def extractive(self) -> bool:
+        """True when every sentence is quoted from the source (no model wrote it)."""
+        return self.summarizer == "extractive"
+
+
+class PaperFailure(Frozen):
+    """Why one paper has no summary; it still appears in the digest."""
+
+    paper_id: str
+    stage: str
+    reason: str
+
+
+class DigestItem(Frozen):
+    """One paper of the digest: exactly one of `summary` or `failure` is set."""
+
+    paper: Paper
+    rank: int
+    upvotes: int | None = None
+    summary: Summary | None = None
+    failure: PaperFailure | None = None
+
+
+class Digest(Frozen):
+    """A day's digest, papers in reading order (upvotes descending, ties in feed order)."""
+
+    date: date
+    items: tuple[DigestItem, ...]
+    kind: Literal["daily", "ids"] = "daily"
+
+    @property
+    def extractive(self) -> bool:
+        """True when every summary in the digest is extractive."""
+        summaries = [i.summary for i in self.items if i.summary]
+        return bool(summaries) and all(s.extractive for s in summaries)
+
+
+class RunReport(Frozen):
+    """What one run did: what was fetched, summarized and what failed, and why."""
+
+    day: date | None
+    fetched: int
+    summarized: int
+    cached: int = 0
+    failures: tuple[PaperFailure, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """True when every fetched paper has its summary."""
+        return not self.failures and self.summarized == self.fetched

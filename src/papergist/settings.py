@@ -1,0 +1,150 @@
+"""The one settings table: name, environment variable, default and help.
+
+Precedence, highest first: explicit overrides (command-line flags), environment
+variables, the config file (TOML, `$PAPERGIST_HOME/config.toml` or the file named
+by `PAPERGIST_CONFIG`), then the defaults below. `papergist settings` prints the
+table with the value in force and where it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from papergist.errors import ConfigError
+
+
+def _default_home() -> str:
+    import platformdirs
+
+    return platformdirs.user_data_dir("papergist", appauthor=False)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table."""
+
+    name: str
+    env: str
+    default: Any
+    kind: Callable[[str], Any]
+    help: str
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
+
+
+def _url(text: str) -> str:
+    if not text.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return text.rstrip("/")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("home", "PAPERGIST_HOME", _default_home, str,
+            "Data directory: the SQLite store and the config file live here."),
+    Setting("hf_endpoint", "HF_ENDPOINT", "https://huggingface.co", _url,
+            "Hugging Face endpoint serving /api/daily_papers (the variable huggingface_hub uses)."),
+    Setting("hf_page_size", "PAPERGIST_HF_PAGE_SIZE", 50, _positive_int,
+            "Papers asked for per page of the HF Daily Papers API; pages are read until the day is whole."),
+    Setting("arxiv_api_url", "PAPERGIST_ARXIV_API_URL", "https://export.arxiv.org/api/query", _url,
+            "arXiv Atom API endpoint used for --ids."),
+    Setting("arxiv_delay", "PAPERGIST_ARXIV_DELAY", 3.0, _positive_float,
+            "Seconds between two requests to the arXiv API (arXiv asks for 3)."),
+    Setting("http_timeout", "PAPERGIST_HTTP_TIMEOUT", 30.0, _positive_float,
+            "Seconds before one HTTP request times out."),
+    Setting("http_retries", "PAPERGIST_HTTP_RETRIES", 4, _positive_int,
+            "Attempts per HTTP request on timeouts, connection errors, 429 and 5xx."),
+    Setting("http_backoff", "PAPERGIST_HTTP_BACKOFF", 1.0, _positive_float,
+            "First retry delay in seconds; it doubles each attempt, with jitter (capped at 60)."),
+    Setting("language", "PAPERGIST_LANG", "en", str,
+            "Language of the summaries (the offline summarizer writes English only)."),
+)
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The values in force, and where each came from (`default`, `config`, `env`, `flag`)."""
+
+    home: Path
+    hf_endpoint: str
+    hf_page_size: int
+    arxiv_api_url: str
+    arxiv_delay: float
+    http_timeout: float
+    http_retries: int
+    http_backoff: float
+    language: str
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite store."""
+        return self.home / "papergist.db"
+
+
+def config_path(env: Mapping[str, str]) -> Path:
+    """The config file: `PAPERGIST_CONFIG`, else `config.toml` in the data directory."""
+    if env.get("PAPERGIST_CONFIG"):
+        return Path(env["PAPERGIST_CONFIG"]).expanduser()
+    home = env.get("PAPERGIST_HOME") or _default_home()
+    return Path(home).expanduser() / "config.toml"
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    unknown = sorted(set(data) - set(_BY_NAME) - {"home"})
+    if unknown:
+        raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}; "
+                          f"known: {', '.join(_BY_NAME)}")
+    return data
+
+
+def _convert(setting: Setting, raw: Any, origin: str) -> Any:
+    try:
+        return setting.kind(str(raw))
+    except ValueError as exc:
+        where = {"env": setting.env, "flag": f"--{setting.name}"}.get(origin, f"{origin} file")
+        raise ConfigError(f"invalid {setting.name} ({where}): {raw!r}: {exc}") from None
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None,
+                  env: Mapping[str, str] | None = None) -> Settings:
+    """Resolve every setting: overrides > environment > config file > default."""
+    env = os.environ if env is None else env
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    config = _read_config(config_path(env))
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for s in SETTINGS:
+        if s.name in overrides:
+            raw, origin = overrides[s.name], "flag"
+        elif env.get(s.env):
+            raw, origin = env[s.env], "env"
+        elif s.name in config and s.name != "home":
+            raw, origin = config[s.name], "config"
+        else:
+            raw, origin = (s.default() if callable(s.default) else s.default), "default"
+        values[s.name], origins[s.name] = _convert(s, raw, origin), origin
+    values["home"] = Path(values["home"]).expanduser()
+    return Settings(**values, origins=origins)

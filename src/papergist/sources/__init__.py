@@ -1,0 +1,1 @@
+"""Paper sources: each turns a remote API into `papergist.models` values."""

@@ -1,0 +1,1 @@
+"""The local store (SQLite now; the schema is portable to PostgreSQL)."""

@@ -1,0 +1,128 @@
+"""Real HTTP servers on 127.0.0.1 standing in for HF and arXiv.
+
+`FakeServer` is a threaded stdlib HTTP server with a route table; every request
+is recorded (path, query, time). `FakeHF` serves the recorded Daily Papers
+fixtures by date, with paging (`limit`, `p`) the way the API pages, and can be
+told to fail.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable
+from urllib.parse import parse_qs, urlsplit
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+HF_FIXTURES = FIXTURES / "hf_daily_papers"
+
+
+@dataclass
+class Request:
+    path: str
+    query: dict[str, str]
+    time: float
+    headers: dict[str, str]
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes | str = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+Handler = Callable[[Request], Reply]
+
+
+class FakeServer:
+    """A real HTTP server on 127.0.0.1 and a random port; use as a context manager."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Handler] = {}
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (stdlib name)
+                parts = urlsplit(self.path)
+                query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+                req = Request(parts.path, query, time.monotonic(), dict(self.headers))
+                with server._lock:
+                    server.requests.append(req)
+                handler = server.routes.get(parts.path)
+                reply = handler(req) if handler else Reply(404, '{"error":"Not Found"}')
+                if reply.delay:
+                    time.sleep(reply.delay)
+                body = reply.body.encode() if isinstance(reply.body, str) else reply.body
+                try:
+                    self.send_response(reply.status)
+                    for k, v in reply.headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> "FakeServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def hits(self, path: str) -> list[Request]:
+        """The requests made to `path`, in order."""
+        with self._lock:
+            return [r for r in self.requests if r.path == path]
+
+
+def load_day(day: str) -> list[dict]:
+    """A recorded HF Daily Papers response."""
+    return json.loads((HF_FIXTURES / f"{day}.json").read_text(encoding="utf-8"))
+
+
+class FakeHF(FakeServer):
+    """The HF Daily Papers API: `/api/daily_papers?date=&limit=&p=`.
+
+    `days` maps a date to its entries; unknown dates answer `[]` (a weekend),
+    dates after `today` answer 400 as HF does. `fail` can replace any reply.
+    """
+
+    def __init__(self, days: dict[str, list[dict]] | None = None, today: str = "2026-11-24",
+                 default_limit: int = 50) -> None:
+        super().__init__()
+        self.days = days if days is not None else {p.stem: load_day(p.stem)
+                                                    for p in HF_FIXTURES.glob("*.json")}
+        self.today = today
+        self.default_limit = default_limit
+        self.fail: Handler | None = None
+        self.routes["/api/daily_papers"] = self._daily_papers
+
+    def _daily_papers(self, req: Request) -> Reply:
+        if self.fail is not None:
+            return self.fail(req)
+        day = req.query.get("date", self.today)
+        if len(day) != 10 or day > self.today:
+            return Reply(400, json.dumps({"error": f'"date" must be a date before {self.today}'}))
+        limit = int(req.query.get("limit", self.default_limit))
+        page = int(req.query.get("p", 0))
+        entries = self.days.get(day, [])[page * limit:(page + 1) * limit]
+        return Reply(200, json.dumps(entries, ensure_ascii=False),
+                     {"Content-Type": "application/json; charset=utf-8"})
