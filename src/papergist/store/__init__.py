@@ -1,1 +1,5 @@
-"""The local store (SQLite now; the schema is portable to PostgreSQL)."""
+"""The local store (SQLite now; the schema and queries are portable to PostgreSQL)."""
+
+from papergist.store.sql import Store
+
+__all__ = ["Store"]

@@ -1,0 +1,318 @@
+"""The `papergist` command line: parse, call the pipeline, write, report.
+
+stdout carries the document; everything for people (progress, the run report,
+errors) goes to stderr, so `papergist digest > today.md` just works.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import ExitStack
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from papergist import __version__
+from papergist.deliver.files import check_writable, write_atomic
+from papergist.errors import MalformedResponse, PapergistError, UsageError
+from papergist.http import HttpClient
+from papergist.models import RunReport
+from papergist.pipeline import EXTENSIONS, RENDERERS, Pipeline, Result, check_day, render, utc_today
+from papergist.settings import SETTINGS, load_settings
+from papergist.store import Store
+from papergist.summarize.offline import OfflineSummarizer
+
+EXIT_STATUSES = """\b
+Exit status:
+  0  every paper has its summary (or, with --since, every day written is complete)
+  1  an unexpected internal error (a bug: please report it with the traceback)
+  2  bad usage: unknown option, invalid or future date, malformed arXiv id, bad setting
+  3  incomplete: the digest was written, but some papers have no summary (see the report)
+  4  empty: the feed has no papers for that day (weekends); nothing was written
+  5  a source failed: HF or arXiv unreachable, timing out, or sending malformed data
+  6  output failed: the output file or the store could not be written
+"""
+EXIT_OK, EXIT_INCOMPLETE, EXIT_EMPTY = 0, 3, 4
+
+app = typer.Typer(
+    name="papergist",
+    help=f"The daily digest of trending AI papers, from Hugging Face Daily Papers and arXiv.\n\n"
+         f"{EXIT_STATUSES}",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class StderrProgress:
+    """Progress on stderr: status lines, and a bar when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self._bar = None
+
+    def note(self, text: str) -> None:
+        err.print(text, markup=False)
+
+    def start(self, total: int, what: str) -> None:
+        if err.is_terminal and total:
+            from rich.progress import Progress
+            self._bar = Progress(console=err, transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task(what, total=total)
+
+    def advance(self) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task)
+            if self._bar.finished:
+                self._bar.stop()
+                self._bar = None
+
+
+class QuietProgress(StderrProgress):
+    """`-q`: no progress at all."""
+
+    def note(self, text: str) -> None:
+        pass
+
+    def start(self, total: int, what: str) -> None:
+        pass
+
+
+def parse_day(text: str) -> date:
+    """A YYYY-MM-DD date, or a clear usage error."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"invalid date {text!r}: use YYYY-MM-DD, e.g. 2024-08-26") from None
+
+
+def print_report(report: RunReport, quiet: bool) -> None:
+    """The run report on stderr; failures are shown even when quiet."""
+    if not quiet:
+        err.print(f"{report.day}: {report.fetched} fetched, {report.summarized} summarized, "
+                  f"{len(report.failures)} failed", markup=False)
+    for failure in report.failures:
+        err.print(f"  failed {failure.paper_id} ({failure.stage}): {failure.reason}", markup=False)
+
+
+def exit_status(result: Result) -> int:
+    """0 when every paper has its summary, 3 otherwise."""
+    return EXIT_OK if result.report.complete else EXIT_INCOMPLETE
+
+
+@app.command()
+def digest(
+    day: Annotated[Optional[str], typer.Argument(
+        metavar="[DATE]", help="Day of the feed, YYYY-MM-DD (UTC). Default: the newest "
+                               "day the feed has published.")] = None,
+    ids: Annotated[Optional[str], typer.Option(
+        "--ids", help="Comma-separated arXiv ids: a digest of these papers instead of a day.")] = None,
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", help="markdown (the classic layout) or json.")] = "markdown",
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Write to FILE (atomically) instead of stdout.")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option(
+        "--out-dir", help="Write DIR/YYYY/MM/DD.md (or .json) instead of stdout.")] = None,
+    since: Annotated[Optional[str], typer.Option(
+        "--since", help="First day of a range (needs --out-dir); days already written "
+                        "are skipped.")] = None,
+    until: Annotated[Optional[str], typer.Option(
+        "--until", help="Last day of the range (default: today, UTC).")] = None,
+    lang: Annotated[Optional[str], typer.Option(
+        "--lang", help="Language of the summaries (the offline summarizer writes en only).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+) -> None:
+    """Build the digest of one day of HF Daily Papers (or of arXiv ids).
+
+    \b
+    Examples:
+      papergist digest 2024-08-26 > 2024-08-26.md
+      papergist digest                               # the newest published day
+      papergist digest 2024-08-26 --format json -o 2024-08-26.json
+      papergist digest --ids 2408.12637,2408.13252
+      papergist digest --since 2024-08-19 --until 2024-08-30 --out-dir papers/
+    """
+    if fmt not in RENDERERS:
+        raise UsageError(f"unknown format {fmt!r}: use one of {', '.join(RENDERERS)}")
+    chosen = [name for name, value in (("DATE", day), ("--ids", ids), ("--since", since)) if value]
+    if len(chosen) > 1:
+        raise UsageError(f"give only one of DATE, --ids and --since (got {' and '.join(chosen)})")
+    if since and out_dir is None:
+        raise UsageError("--since writes one file per day: give --out-dir DIR")
+    if until and not since:
+        raise UsageError("--until needs --since")
+    if output and out_dir:
+        raise UsageError("give either -o FILE or --out-dir DIR, not both")
+    if output:
+        check_writable(output)
+    settings = load_settings({"language": lang})
+    with ExitStack() as stack:
+        pipe = _open_pipeline(stack, settings, quiet)
+        if since:
+            code = _digest_range(pipe, parse_day(since), parse_day(until) if until else None,
+                                 out_dir, fmt, quiet)
+        else:
+            code = _digest_one(pipe, day, ids, fmt, output, out_dir, quiet)
+    raise typer.Exit(code)
+
+
+def _open_pipeline(stack: ExitStack, settings, quiet: bool) -> Pipeline:
+    store = Store.open(settings.db_path)
+    stack.callback(store.close)
+    http = stack.enter_context(HttpClient(settings))
+    progress = QuietProgress() if quiet else StderrProgress()
+    return Pipeline(settings=settings, http=http, store=store, summarizer=OfflineSummarizer(),
+                    language=settings.language, progress=progress)
+
+
+def _recorded(pipe: Pipeline, command: str, day: date | None, build) -> tuple[Result | None, int]:
+    """Run `build()` as a recorded run; returns its result and exit status."""
+    run_id = pipe.store.start_run(command, day)
+    result, code = None, 1
+    try:
+        result, code = build()
+        return result, code
+    except PapergistError as exc:
+        code = exc.exit_code
+        raise
+    finally:
+        pipe.store.finish_run(run_id, result.report if result else None, code)
+
+
+def _digest_one(pipe: Pipeline, day_text: str | None, ids: str | None, fmt: str,
+                output: Path | None, out_dir: Path | None, quiet: bool) -> int:
+    today = utc_today()
+    if ids:
+        id_list = [i.strip() for i in ids.split(",") if i.strip()]
+        if not id_list:
+            raise UsageError("--ids needs at least one arXiv id, e.g. --ids 2408.12637")
+        day = today
+    else:
+        day = parse_day(day_text) if day_text else _newest_day(pipe, today)
+        check_day(day, today)
+
+    def build() -> tuple[Result | None, int]:
+        result = pipe.ids_digest(id_list, day) if ids else pipe.day_digest(day)
+        print_report(result.report, quiet)
+        if not result.digest.items:
+            if result.report.failures:
+                raise _all_failed(day)
+            err.print(f"No papers in HF Daily Papers for {day} (the feed has none on weekends "
+                      "and holidays); nothing written.", markup=False)
+            return result, EXIT_EMPTY
+        _emit(render(result.digest, fmt), output or _day_path(out_dir, day, fmt), quiet)
+        return result, exit_status(result)
+
+    return _recorded(pipe, "digest --ids" if ids else "digest", day, build)[1]
+
+
+def _all_failed(day: date) -> PapergistError:
+    return MalformedResponse(f"no paper of {day} could be read (see the failures above); "
+                             "nothing written")
+
+
+def _newest_day(pipe: Pipeline, today: date) -> date:
+    day = pipe.newest_day(today)
+    if day is None:
+        raise UsageError(f"HF Daily Papers has no papers in the week up to {today}; give a DATE")
+    growing = " (today in UTC: the list may still grow)" if day == today else ""
+    pipe.progress.note(f"Using {day}, the newest day HF Daily Papers has published{growing}")
+    if growing and isinstance(pipe.progress, QuietProgress):
+        err.print(f"Using {day}{growing}", markup=False)
+    return day
+
+
+def _day_path(out_dir: Path | None, day: date, fmt: str) -> Path | None:
+    if out_dir is None:
+        return None
+    return out_dir / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}.{EXTENSIONS[fmt]}"
+
+
+def _emit(text: str, path: Path | None, quiet: bool) -> None:
+    if path is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    write_atomic(path, text)
+    if not quiet:
+        err.print(f"Wrote {path}", markup=False)
+
+
+def _digest_range(pipe: Pipeline, since: date, until: date | None, out_dir: Path, fmt: str,
+                  quiet: bool) -> int:
+    today = utc_today()
+    until = until or today
+    check_day(until, today)
+    if since > until:
+        raise UsageError(f"--since {since} is after --until {until}")
+    worst = EXIT_OK
+    day = since
+    while day <= until:
+        path = _day_path(out_dir, day, fmt)
+        if path.exists():
+            pipe.progress.note(f"{day}: {path} exists, skipped")
+        else:
+            result, code = _recorded(pipe, "digest --since", day, lambda d=day, p=path: _range_day(
+                pipe, d, p, fmt, quiet))
+            worst = max(worst, code if code != EXIT_EMPTY else EXIT_OK)
+        day += timedelta(days=1)
+    return worst
+
+
+def _range_day(pipe: Pipeline, day: date, path: Path, fmt: str, quiet: bool):
+    result = pipe.day_digest(day)
+    if not result.digest.items and not result.report.failures:
+        pipe.progress.note(f"{day}: no papers (weekend or holiday); nothing written")
+        return result, EXIT_EMPTY
+    print_report(result.report, quiet)
+    if not result.digest.items:
+        raise _all_failed(day)
+    _emit(render(result.digest, fmt), path, quiet)
+    return result, exit_status(result)
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """Show every setting: its value in force, where it came from, its variable.
+
+    \b
+    Example:
+      PAPERGIST_HOME=/tmp/pg papergist settings
+    """
+    settings = load_settings()
+    for s in SETTINGS:
+        value = getattr(settings, s.name)
+        typer.echo(f"{s.name} = {value}  [{settings.origins[s.name]}; {s.env}]")
+        typer.echo(f"    {s.help}")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"papergist {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+) -> None:
+    """Daily digests of AI papers (see each command's --help)."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: known errors become one line on stderr and their exit status."""
+    try:
+        app(args=argv, prog_name="papergist")
+    except PapergistError as exc:
+        err.print(f"papergist: error: {exc}", markup=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("papergist: interrupted", markup=False)
+        sys.exit(130)
+

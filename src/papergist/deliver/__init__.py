@@ -1,0 +1,1 @@
+"""Delivery of rendered digests: files now; email and webhooks later."""

@@ -1,0 +1,202 @@
+"""The Hugging Face Daily Papers feed: `GET {HF_ENDPOINT}/api/daily_papers?date=`.
+
+Parses every field generation the API has had (2024 to 2026: `mediaUrl`,
+`mediaUrls`/`thumbnail`, `submittedBy`, `ai_summary`, `githubRepo`,
+`projectPage`, `organization`, `submittedOnDailyAt`, ...). Metadata is kept as
+the source gives it; only arXiv's hard line wraps in titles and abstracts are
+joined. An entry that cannot be read becomes a `PaperFailure`, never a silent
+drop.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from papergist.errors import MalformedResponse, SourceRejected, UsageError
+from papergist.http import HttpClient
+from papergist.models import ARXIV_ID_RE, DailyList, ListedPaper, Paper, PaperFailure
+from papergist.settings import Settings
+
+MAX_PAGES = 40
+NEWEST_DAY_LOOKBACK = 7
+_WRAP = re.compile(r"[ \t]*\n[ \t]*")
+_SPACES = re.compile(r"\s+")
+
+
+def one_line(text: str) -> str:
+    """A title: every run of whitespace (hard wraps included) becomes one space."""
+    return _SPACES.sub(" ", text).strip()
+
+
+def unwrap(text: str) -> str:
+    """An abstract: hard wraps joined, paragraph breaks (blank lines) kept."""
+    paragraphs = re.split(r"\n[ \t]*\n", text.strip())
+    return "\n\n".join(one_line(_WRAP.sub(" ", p)) for p in paragraphs if p.strip())
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _authors(raw: Any, where: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ValueError(f"{where}: paper.authors is not a list")
+    names = []
+    for author in raw:
+        name = author.get("name") if isinstance(author, dict) else None
+        if not _text(name):
+            raise ValueError(f"{where}: an author has no name")
+        names.append(one_line(name))
+    return tuple(names)
+
+
+def _thumbnail(entry: dict[str, Any]) -> str | None:
+    media = entry.get("mediaUrls") or []
+    return _text(entry.get("thumbnail")) or _text(entry.get("mediaUrl")) or (
+        _text(media[0]) if isinstance(media, list) and media else None)
+
+
+def _organization(entry: dict[str, Any], paper: dict[str, Any]) -> str | None:
+    org = entry.get("organization") or paper.get("organization")
+    if isinstance(org, dict):
+        return _text(org.get("fullname")) or _text(org.get("name"))
+    return _text(org)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def parse_entry(entry: Any, position: int) -> ListedPaper:
+    """One element of the API's list; raises `ValueError` naming what is missing."""
+    where = f"entry {position + 1}"
+    if not isinstance(entry, dict) or not isinstance(entry.get("paper"), dict):
+        raise ValueError(f"{where}: no 'paper' object")
+    paper = entry["paper"]
+    paper_id = paper.get("id")
+    if not isinstance(paper_id, str) or not ARXIV_ID_RE.match(paper_id):
+        raise ValueError(f"{where}: paper.id missing or not an arXiv id ({paper_id!r})")
+    where = f"{where} ({paper_id})"
+    title = _text(paper.get("title")) or _text(entry.get("title"))
+    if title is None:
+        raise ValueError(f"{where}: no title")
+    media = entry.get("mediaUrls")
+    keywords = paper.get("ai_keywords")
+    return ListedPaper(
+        rank=position + 1,
+        upvotes=_int(paper.get("upvotes")),
+        paper=Paper(
+            id=paper_id,
+            title=one_line(title),
+            abstract=unwrap(paper.get("summary") or ""),
+            authors=_authors(paper.get("authors"), where),
+            published_at=_datetime(paper.get("publishedAt")),
+            thumbnail=_thumbnail(entry),
+            media_urls=tuple(u for u in media if _text(u)) if isinstance(media, list) else (),
+            github_repo=_text(paper.get("githubRepo")),
+            project_page=_text(paper.get("projectPage")),
+            organization=_organization(entry, paper),
+            ai_summary=_text(paper.get("ai_summary")),
+            ai_keywords=tuple(k for k in keywords if _text(k)) if isinstance(keywords, list) else (),
+            comments=_int(entry.get("numComments")),
+            source="hf",
+        ),
+    )
+
+
+def parse_page(body: bytes | str) -> list[Any]:
+    """A page of the API: must be a JSON list; truncated or other JSON is an error."""
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise MalformedResponse(f"HF Daily Papers sent invalid JSON ({_short(exc)}); "
+                                "the reply may be truncated, try again later") from None
+    if isinstance(data, dict) and "error" in data:
+        raise MalformedResponse(f"HF Daily Papers answered with an error: {data['error']}")
+    if not isinstance(data, list):
+        raise MalformedResponse(f"HF Daily Papers sent a JSON {type(data).__name__}, "
+                                "not the list of papers it documents")
+    return data
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).split(":")[0] if ":" in str(exc) else str(exc)
+
+
+def parse_day(day: date, entries: list[Any]) -> tuple[DailyList, tuple[PaperFailure, ...]]:
+    """Entries (all pages, feed order) into a `DailyList` plus the unreadable ones."""
+    listed: list[ListedPaper] = []
+    failures: list[PaperFailure] = []
+    seen: set[str] = set()
+    for position, entry in enumerate(entries):
+        try:
+            item = parse_entry(entry, position)
+        except ValueError as exc:
+            failures.append(PaperFailure(paper_id=_entry_id(entry, position), stage="fetch",
+                                         reason=f"HF entry unreadable: {exc}"))
+            continue
+        if item.paper.id not in seen:
+            seen.add(item.paper.id)
+            listed.append(item.model_copy(update={"rank": len(listed) + 1}))
+    return DailyList(day=day, entries=tuple(listed), source="hf"), tuple(failures)
+
+
+def _entry_id(entry: Any, position: int) -> str:
+    paper = entry.get("paper") if isinstance(entry, dict) else None
+    pid = paper.get("id") if isinstance(paper, dict) else None
+    return pid if isinstance(pid, str) and pid else f"entry-{position + 1}"
+
+
+class HFDailySource:
+    """Reads one day, page by page, until the day's list is whole."""
+
+    def __init__(self, http: HttpClient, settings: Settings):
+        self.http = http
+        self.url = f"{settings.hf_endpoint}/api/daily_papers"
+        self.page_size = settings.hf_page_size
+
+    def fetch_entries(self, day: date) -> list[Any]:
+        """Every raw entry of `day`, in feed order, across pages."""
+        entries: list[Any] = []
+        for page in range(MAX_PAGES):
+            params = {"date": day.isoformat(), "limit": self.page_size, "p": page}
+            try:
+                response = self.http.get(self.url, params=params, what="HF Daily Papers")
+            except SourceRejected as exc:
+                if exc.status == 400:
+                    raise UsageError(f"HF Daily Papers has no list for {day}: {exc}") from None
+                raise
+            batch = parse_page(response.content)
+            entries.extend(batch)
+            if len(batch) < self.page_size:
+                return entries
+        raise MalformedResponse(f"HF Daily Papers kept sending pages for {day} "
+                                f"(over {MAX_PAGES * self.page_size} papers); stopped")
+
+    def fetch(self, day: date) -> tuple[DailyList, tuple[PaperFailure, ...]]:
+        """The day's list, and the entries that could not be read."""
+        return parse_day(day, self.fetch_entries(day))
+
+    def newest_day(self, today: date) -> date | None:
+        """The newest day with papers, looking back from `today` (UTC) a week at most."""
+        for back in range(NEWEST_DAY_LOOKBACK + 1):
+            day = today - timedelta(days=back)
+            response = self.http.get(self.url, what="HF Daily Papers",
+                                     params={"date": day.isoformat(), "limit": 1, "p": 0})
+            if parse_page(response.content):
+                return day
+        return None

@@ -1,0 +1,104 @@
+"""Named, append-only schema migrations, recorded in `schema_migrations`.
+
+Each migration states its own DDL with SQLAlchemy types, so the same list runs
+on SQLite today and on PostgreSQL later. Never edit a migration that has been
+released: add a new one at the end.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+
+def _initial(conn: Connection) -> None:
+    md = sa.MetaData()
+    sa.Table(
+        "papers", md,
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("version", sa.String(8)),
+        sa.Column("title", sa.Text, nullable=False),
+        sa.Column("abstract", sa.Text, nullable=False),
+        sa.Column("published_at", sa.String(40)),
+        sa.Column("thumbnail", sa.Text),
+        sa.Column("media_urls", sa.Text, nullable=False),  # JSON list
+        sa.Column("github_repo", sa.Text),
+        sa.Column("project_page", sa.Text),
+        sa.Column("organization", sa.Text),
+        sa.Column("ai_summary", sa.Text),
+        sa.Column("ai_keywords", sa.Text, nullable=False),  # JSON list
+        sa.Column("comments", sa.Integer),
+        sa.Column("source", sa.String(16), nullable=False),
+        sa.Column("updated_at", sa.String(40), nullable=False),
+    )
+    sa.Table(
+        "paper_authors", md,
+        sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id", ondelete="CASCADE"),
+                  primary_key=True),
+        sa.Column("position", sa.Integer, primary_key=True),
+        sa.Column("name", sa.Text, nullable=False),
+    )
+    sa.Table(
+        "daily_entries", md,
+        sa.Column("day", sa.String(10), primary_key=True),
+        sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id"), primary_key=True),
+        sa.Column("rank", sa.Integer, nullable=False),
+        sa.Column("upvotes", sa.Integer),
+        sa.Column("fetched_at", sa.String(40), nullable=False),
+    )
+    sa.Table(
+        "summaries", md,
+        sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id"), primary_key=True),
+        sa.Column("model", sa.String(200), primary_key=True),
+        sa.Column("language", sa.String(16), primary_key=True),
+        sa.Column("prompt_version", sa.String(64), primary_key=True),
+        sa.Column("source", sa.String(16), primary_key=True),
+        sa.Column("source_hash", sa.String(64), primary_key=True),
+        sa.Column("summarizer", sa.String(64), nullable=False),
+        sa.Column("whats_new", sa.Text, nullable=False),
+        sa.Column("technical_details", sa.Text, nullable=False),
+        sa.Column("performance_highlights", sa.Text, nullable=False),
+        sa.Column("created_at", sa.String(40), nullable=False),
+    )
+    sa.Table(
+        "runs", md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("command", sa.Text, nullable=False),
+        sa.Column("day", sa.String(10)),
+        sa.Column("started_at", sa.String(40), nullable=False),
+        sa.Column("finished_at", sa.String(40)),
+        sa.Column("fetched", sa.Integer),
+        sa.Column("summarized", sa.Integer),
+        sa.Column("failed", sa.Integer),
+        sa.Column("exit_status", sa.Integer),
+        sa.Column("failures", sa.Text),  # JSON list of {paper_id, stage, reason}
+    )
+    sa.Index("daily_entries_paper", md.tables["daily_entries"].c.paper_id)
+    md.create_all(conn)
+
+
+MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
+    ("0001_initial", _initial),
+)
+
+
+def migrate(conn: Connection) -> list[str]:
+    """Apply every migration not yet recorded; return the names applied."""
+    log = sa.Table(
+        "schema_migrations", sa.MetaData(),
+        sa.Column("name", sa.String(200), primary_key=True),
+        sa.Column("applied_at", sa.String(40), nullable=False),
+    )
+    log.create(conn, checkfirst=True)
+    done = set(conn.execute(sa.select(log.c.name)).scalars())
+    applied = []
+    for name, step in MIGRATIONS:
+        if name not in done:
+            step(conn)
+            conn.execute(log.insert().values(name=name,
+                                             applied_at=datetime.now(timezone.utc).isoformat()))
+            applied.append(name)
+    return applied

@@ -1,0 +1,228 @@
+"""The store: papers, authors in order, daily lists, summaries and runs.
+
+SQLAlchemy Core over SQLite (the default, one file under `PAPERGIST_HOME`).
+Only `_upsert` knows the dialect, and both SQLite and PostgreSQL speak the
+`ON CONFLICT ... DO UPDATE` it emits, so a PostgreSQL URL can follow without
+touching the stages. Tables are reflected from the database the migrations
+built, so the schema is stated once, in `migrations.py`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from papergist.errors import StoreError
+from papergist.models import DailyList, ListedPaper, Paper, RunReport, Sections, Summary
+from papergist.store.migrations import migrate
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+class Store:
+    """One database; create with `Store.open(path_or_url)`, close with `close()`."""
+
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+        with engine.begin() as conn:
+            migrate(conn)
+        md = sa.MetaData()
+        md.reflect(engine)
+        self.t = md.tables
+
+    @classmethod
+    def open(cls, target: Path | str) -> "Store":
+        """Open (creating and migrating) a SQLite file path or any SQLAlchemy URL."""
+        url = str(target) if "://" in str(target) else None
+        try:
+            if url is None:
+                path = Path(target)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                url = f"sqlite:///{path}"
+            engine = sa.create_engine(url)
+            if engine.dialect.name == "sqlite":
+                sa.event.listen(engine, "connect", _sqlite_pragmas)
+            return cls(engine)
+        except (OSError, SQLAlchemyError) as exc:
+            raise StoreError(f"cannot open the store at {target}: {_reason(exc)}; "
+                             "set PAPERGIST_HOME to a writable directory") from None
+
+    def close(self) -> None:
+        """Release the connections."""
+        self.engine.dispose()
+
+    def _upsert(self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]],
+                keys: Iterable[str]) -> None:
+        if not rows:
+            return
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        stmt = insert(table)
+        keys = list(keys)
+        update = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+        conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=update), rows)
+
+    def _write(self, fn: Any, *args: Any) -> Any:
+        try:
+            with self.engine.begin() as conn:
+                return fn(conn, *args)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot write the store: {_reason(exc)}") from None
+
+    # papers -------------------------------------------------------------
+
+    def save_papers(self, papers: Iterable[Paper]) -> None:
+        """Insert or refresh papers and their authors (in the source's order)."""
+        self._write(self._save_papers, list(papers))
+
+    def _save_papers(self, conn: sa.Connection, papers: list[Paper]) -> None:
+        rows = [_paper_row(p) for p in papers]
+        self._upsert(conn, self.t["papers"], rows, ["id"])
+        authors = self.t["paper_authors"]
+        for p in papers:
+            conn.execute(authors.delete().where(authors.c.paper_id == p.id))
+        author_rows = [{"paper_id": p.id, "position": i, "name": name}
+                       for p in papers for i, name in enumerate(p.authors)]
+        if author_rows:
+            conn.execute(authors.insert(), author_rows)
+
+    def save_day(self, daily: DailyList) -> None:
+        """Store a day's list: papers, ranks and upvotes now; the day's old list is replaced."""
+        self._write(self._save_day, daily)
+
+    def _save_day(self, conn: sa.Connection, daily: DailyList) -> None:
+        self._save_papers(conn, [e.paper for e in daily.entries])
+        entries = self.t["daily_entries"]
+        day = daily.day.isoformat()
+        conn.execute(entries.delete().where(entries.c.day == day))
+        rows = [{"day": day, "paper_id": e.paper.id, "rank": e.rank, "upvotes": e.upvotes,
+                 "fetched_at": _now()} for e in daily.entries]
+        if rows:
+            conn.execute(entries.insert(), rows)
+
+    def load_day(self, day: date) -> DailyList | None:
+        """A stored day's list in feed order, or None if the day was never fetched."""
+        e = self.t["daily_entries"]
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(e.c.paper_id, e.c.rank, e.c.upvotes)
+                                .where(e.c.day == day.isoformat()).order_by(e.c.rank)).all()
+            if not rows:
+                return None
+            papers = self._load_papers(conn, [r.paper_id for r in rows])
+        return DailyList(day=day, source="hf", entries=tuple(
+            ListedPaper(paper=papers[r.paper_id], rank=r.rank, upvotes=r.upvotes) for r in rows))
+
+    def _load_papers(self, conn: sa.Connection, ids: list[str]) -> dict[str, Paper]:
+        p, a = self.t["papers"], self.t["paper_authors"]
+        authors: dict[str, list[str]] = {i: [] for i in ids}
+        for row in conn.execute(sa.select(a.c.paper_id, a.c.name).where(a.c.paper_id.in_(ids))
+                                .order_by(a.c.paper_id, a.c.position)):
+            authors[row.paper_id].append(row.name)
+        rows = conn.execute(sa.select(p).where(p.c.id.in_(ids))).mappings()
+        return {r["id"]: _paper_from_row(r, authors[r["id"]]) for r in rows}
+
+    def days(self) -> list[date]:
+        """Every stored day, newest first."""
+        e = self.t["daily_entries"]
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(e.c.day).distinct().order_by(e.c.day.desc())).scalars()
+            return [date.fromisoformat(d) for d in found]
+
+    # summaries ----------------------------------------------------------
+
+    def get_summary(self, paper_id: str, *, model: str, language: str, prompt_version: str,
+                    source: str, source_hash: str) -> Summary | None:
+        """The stored summary made from exactly this input, if any."""
+        s = self.t["summaries"]
+        query = sa.select(s).where(
+            s.c.paper_id == paper_id, s.c.model == model, s.c.language == language,
+            s.c.prompt_version == prompt_version, s.c.source == source,
+            s.c.source_hash == source_hash)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        return Summary(
+            paper_id=row["paper_id"], summarizer=row["summarizer"], model=row["model"],
+            language=row["language"], prompt_version=row["prompt_version"],
+            source=row["source"], source_hash=row["source_hash"],
+            sections=Sections(whats_new=row["whats_new"],
+                              technical_details=row["technical_details"],
+                              performance_highlights=row["performance_highlights"]))
+
+    def save_summaries(self, summaries: Iterable[Summary]) -> None:
+        """Store summaries, replacing one made from the same input."""
+        rows = [{"paper_id": s.paper_id, "model": s.model, "language": s.language,
+                 "prompt_version": s.prompt_version, "source": s.source,
+                 "source_hash": s.source_hash, "summarizer": s.summarizer,
+                 **s.sections.model_dump(), "created_at": _now()} for s in summaries]
+        keys = ["paper_id", "model", "language", "prompt_version", "source", "source_hash"]
+        self._write(lambda conn: self._upsert(conn, self.t["summaries"], rows, keys))
+
+    # runs ---------------------------------------------------------------
+
+    def start_run(self, command: str, day: date | None) -> int:
+        """Record the start of a run; returns its id."""
+        runs = self.t["runs"]
+        values = {"command": command, "day": day.isoformat() if day else None,
+                  "started_at": _now()}
+        return self._write(lambda conn: conn.execute(runs.insert().values(**values))
+                           .inserted_primary_key[0])
+
+    def finish_run(self, run_id: int, report: RunReport | None, exit_status: int) -> None:
+        """Record how a run ended."""
+        runs = self.t["runs"]
+        values: dict[str, Any] = {"finished_at": _now(), "exit_status": exit_status}
+        if report is not None:
+            values.update(day=report.day.isoformat() if report.day else None,
+                          fetched=report.fetched, summarized=report.summarized,
+                          failed=len(report.failures),
+                          failures=json.dumps([f.model_dump() for f in report.failures]))
+        self._write(lambda conn: conn.execute(runs.update().where(runs.c.id == run_id)
+                                              .values(**values)))
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every recorded run, newest first, as plain dicts."""
+        runs = self.t["runs"]
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(runs).order_by(runs.c.id.desc())).mappings().all()
+        return [dict(r) for r in rows]
+
+
+def _paper_row(p: Paper) -> dict[str, Any]:
+    row = p.model_dump(exclude={"authors"})
+    row["published_at"] = p.published_at.isoformat() if p.published_at else None
+    row["media_urls"] = json.dumps(list(p.media_urls))
+    row["ai_keywords"] = json.dumps(list(p.ai_keywords))
+    row["updated_at"] = _now()
+    return row
+
+
+def _paper_from_row(row: Any, authors: list[str]) -> Paper:
+    data = {k: v for k, v in dict(row).items() if k != "updated_at"}
+    data["media_urls"] = tuple(json.loads(data["media_urls"]))
+    data["ai_keywords"] = tuple(json.loads(data["ai_keywords"]))
+    return Paper(**data, authors=tuple(authors))
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.splitlines()[0] if text else type(exc).__name__
+

@@ -1,0 +1,49 @@
+"""Shared fixtures: settings pointed at a temporary home and local fake servers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fakes import FakeHF, FakeServer
+from papergist.http import HttpClient
+from papergist.settings import Settings, load_settings
+
+
+def local_env(home: Path, hf_url: str = "http://127.0.0.1:9", arxiv_url: str = "http://127.0.0.1:9",
+             **extra: str) -> dict[str, str]:
+    """Environment for a run that touches only local servers and `home`."""
+    return {
+        "PAPERGIST_HOME": str(home),
+        "HF_ENDPOINT": hf_url,
+        "PAPERGIST_ARXIV_API_URL": f"{arxiv_url}/api/query",
+        "PAPERGIST_ARXIV_DELAY": "0",
+        "PAPERGIST_HTTP_RETRIES": "3",
+        "PAPERGIST_HTTP_BACKOFF": "0.01",
+        "PAPERGIST_HTTP_TIMEOUT": "5",
+        **extra,
+    }
+
+
+@pytest.fixture
+def fake_hf():
+    with FakeHF() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_arxiv():
+    with FakeServer() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeServer) -> Settings:
+    return load_settings(env=local_env(tmp_path / "home", fake_hf.url, fake_arxiv.url))
+
+
+@pytest.fixture
+def http(settings: Settings):
+    with HttpClient(settings) as client:
+        yield client
