@@ -12,7 +12,8 @@ from fakes import HF_FIXTURES, FakeHF, Reply, load_day
 from papergist.errors import MalformedResponse, SourceRejected, SourceUnavailable, UsageError
 from papergist.http import HttpClient
 from papergist.settings import load_settings
-from papergist.sources.hf_daily import HFDailySource, parse_day, unwrap
+from papergist.sources.hf_daily import HFDailySource, parse_day
+from papergist.sources.text import unwrap
 
 ALL_DAYS = sorted(p.stem for p in HF_FIXTURES.glob("*.json"))
 
@@ -26,7 +27,7 @@ def test_every_field_generation_parses_whole(day):
     for entry, r in zip(daily.entries, raw):
         paper = entry.paper
         assert paper.authors == tuple(a["name"] for a in r["paper"]["authors"])
-        assert "\n" not in paper.title and "\n" not in paper.abstract
+        assert "\n" not in paper.title and "\n" not in paper.abstract.replace("\n\n", "")
         assert paper.title == " ".join(r["paper"]["title"].split())
         assert paper.abstract.split() == r["paper"]["summary"].split()
         assert entry.upvotes == r["paper"]["upvotes"]
@@ -61,7 +62,14 @@ def test_video_media_kept_and_thumbnail_preferred():
 
 
 def test_unwrap_keeps_paragraphs_and_joins_wraps():
-    assert unwrap("  a line\nwrapped  here\n\nsecond\n para ") == "a line wrapped here\n\nsecond para"
+    assert unwrap("  a line\nwrapped  here\n\nsecond\npara\n  third ") == (
+        "a line wrapped here\n\nsecond para\n\nthird")
+
+
+def test_indented_line_starts_a_paragraph_as_on_arxiv():
+    raw = next(e for e in load_day("2024-08-21") if "\n  " in e["paper"]["summary"])
+    paper = parse_day(date(2024, 8, 21), [raw])[0].entries[0].paper
+    assert paper.abstract.count("\n\n") == raw["paper"]["summary"].count("\n  ")
 
 
 def test_entry_missing_fields_is_a_failure_not_a_drop():

@@ -79,16 +79,20 @@ class HttpClient:
         """Release the connection pool."""
         self._client.close()
 
-    def get(self, url: str, *, what: str, params: dict[str, Any] | None = None) -> httpx2.Response:
+    def get(self, url: str, *, what: str, params: dict[str, Any] | None = None,
+            pacer: Pacer | None = None) -> httpx2.Response:
         """GET with retries on timeouts, connection errors, 429 and 5xx.
 
-        `what` names the service in error messages ("HF Daily Papers"). A 4xx
+        `what` names the service in error messages ("HF Daily Papers"); every
+        attempt, retries included, first waits for `pacer` if one is given. A 4xx
         other than 408/425/429 raises `SourceRejected` at once; anything still
         failing after the last attempt raises `SourceUnavailable`.
         """
         problem = ""
         for attempt in range(1, self.retries + 1):
             wait: float | None = None
+            if pacer is not None:
+                pacer.wait()
             try:
                 response = self._client.get(url, params=params)
             except httpx2.TimeoutException:

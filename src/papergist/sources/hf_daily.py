@@ -11,7 +11,6 @@ drop.
 from __future__ import annotations
 
 import json
-import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -19,24 +18,10 @@ from papergist.errors import MalformedResponse, SourceRejected, UsageError
 from papergist.http import HttpClient
 from papergist.models import ARXIV_ID_RE, DailyList, ListedPaper, Paper, PaperFailure
 from papergist.settings import Settings
+from papergist.sources.text import one_line, unwrap
 
 MAX_PAGES = 40
 NEWEST_DAY_LOOKBACK = 7
-_WRAP = re.compile(r"[ \t]*\n[ \t]*")
-_SPACES = re.compile(r"\s+")
-
-
-def one_line(text: str) -> str:
-    """A title: every run of whitespace (hard wraps included) becomes one space."""
-    return _SPACES.sub(" ", text).strip()
-
-
-def unwrap(text: str) -> str:
-    """An abstract: hard wraps joined, paragraph breaks (blank lines) kept."""
-    paragraphs = re.split(r"\n[ \t]*\n", text.strip())
-    return "\n\n".join(one_line(_WRAP.sub(" ", p)) for p in paragraphs if p.strip())
-
-
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
