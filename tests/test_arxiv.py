@@ -2,103 +2,18 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
-from lxml import etree
 
-from fakes import FIXTURES, FakeServer, Reply, Request
+from fakes import (API, LEGACY, NEWAPI, NS, XIV, ZOIA, FakeArxiv, FakeServer, Reply,
+                   empty_entry, entry_as, error_entry, feed, real_entries)
 from papergist.errors import MalformedResponse, SourceUnavailable, UsageError
 from papergist.http import HttpClient
 from papergist.settings import load_settings
 from papergist.sources.arxiv import ARXIV_BATCH, ArxivSource, parse_atom, read_feed
 
-ATOM_DIR = FIXTURES / "arxiv_atom"
-LEGACY = ATOM_DIR / "legacy_search_all_Einstein_2018-02-05.xml"
-NEWAPI = ATOM_DIR / "newapi_search_all_BIPV_2026-07-29.xml"
-XIV = ATOM_DIR / "xiv_cs.RO_neural_search_2025-10-17.xml"
-ZOIA = ATOM_DIR / "zoia_id_list_1601.00001_2020-09-04.xml"
-NS = {"a": "http://www.w3.org/2005/Atom"}
-API = "/api/query"
 DELAY = 0.2
-
-# What the legacy API answers for an id it cannot read, as recorded in
-# arXiv/arxiv-search#257 and northword/zotero-format-metadata#297.
-ERROR_ENTRY = """<entry xmlns="http://www.w3.org/2005/Atom">
-    <id>http://arxiv.org/api/errors#incorrect_id_format_for_{id}</id>
-    <title>Error</title>
-    <summary>incorrect id format for {id}</summary>
-    <updated>2025-06-30T00:00:00-04:00</updated>
-    <link href="http://arxiv.org/api/errors#incorrect_id_format_for_{id}" rel="alternate" type="text/html"/>
-    <author>
-      <name>arXiv api core</name>
-    </author>
-  </entry>"""
-
-
-# --- building answers out of real entries -------------------------------------------
-
-
-def real_entries() -> list[etree._Element]:
-    """Every entry of the four recorded answers."""
-    return [e for f in (LEGACY, ZOIA, XIV, NEWAPI)
-            for e in etree.parse(str(f)).getroot().iterfind("a:entry", NS)]
-
-
-def feed(entries: list[etree._Element], template: Path = ZOIA) -> bytes:
-    """A recorded feed with its entries replaced by `entries`."""
-    root = etree.parse(str(template)).getroot()
-    for old in root.findall("a:entry", NS):
-        root.remove(old)
-    for entry in entries:
-        root.append(entry)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-
-
-def entry_as(entry: etree._Element, arxiv_id: str) -> etree._Element:
-    """A copy of a real entry that reports `arxiv_id` (with a version)."""
-    entry = copy.deepcopy(entry)
-    entry.find("a:id", NS).text = f"http://arxiv.org/abs/{arxiv_id}"
-    return entry
-
-
-def error_entry(arxiv_id: str) -> etree._Element:
-    return etree.fromstring(ERROR_ENTRY.format(id=arxiv_id))
-
-
-def empty_entry(arxiv_id: str) -> etree._Element:
-    """A real entry emptied: an id with an empty title and summary."""
-    entry = entry_as(real_entries()[0], arxiv_id)
-    entry.find("a:title", NS).text = ""
-    entry.find("a:summary", NS).text = ""
-    return entry
-
-
-class FakeArxiv(FakeServer):
-    """Answers id_list queries with real entries re-labelled as the ids asked for.
-
-    Entries come back in reverse order (arXiv does not keep the request order);
-    ids in `unknown` get an error entry, ids in `missing` no entry at all.
-    """
-
-    def __init__(self, unknown: set[str] = frozenset(), missing: set[str] = frozenset()):
-        super().__init__()
-        self.unknown, self.missing = unknown, missing
-        self.pool = real_entries()
-        self.routes[API] = self.answer
-
-    def answer(self, req: Request) -> Reply:
-        entries = []
-        for n, asked in enumerate(req.query["id_list"].split(",")):
-            if asked in self.unknown:
-                entries.append(error_entry(asked))
-            elif asked not in self.missing:
-                label = asked if "v" in asked.split("/")[-1] else f"{asked}v1"
-                entries.append(entry_as(self.pool[n % len(self.pool)], label))
-        return Reply(200, feed(entries[::-1]), {"Content-Type": "application/atom+xml"})
-
 
 @pytest.fixture(scope="module")
 def shared_arxiv():
