@@ -137,8 +137,8 @@ def test_retries_then_succeeds(settings, http, fake_hf):
 
 def test_down_gives_a_clear_error(settings, http, fake_hf):
     fake_hf.fail = lambda req: Reply(502, "<html>Bad Gateway</html>")
-    with pytest.raises(SourceUnavailable, match=r"HF Daily Papers is unavailable: HTTP 502 "
-                                                r"after 3 attempts"):
+    with pytest.raises(SourceUnavailable, match=r"HF Daily Papers is unavailable after 3 "
+                                                r"attempts \(HTTP 502\)"):
         HFDailySource(http, settings).fetch(date(2024, 8, 26))
     assert len(fake_hf.hits("/api/daily_papers")) == 3
 

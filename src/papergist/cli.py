@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from papergist import __version__
-from papergist.deliver.files import check_writable, write_atomic
+from papergist.deliver.files import check_creatable, check_writable, write_atomic
 from papergist.errors import MalformedResponse, PapergistError, UsageError
 from papergist.http import HttpClient
 from papergist.models import RunReport
@@ -151,6 +151,8 @@ def digest(
         raise UsageError("give either -o FILE or --out-dir DIR, not both")
     if output:
         check_writable(output)
+    if out_dir:
+        check_creatable(out_dir)
     settings = load_settings({"language": lang})
     with ExitStack() as stack:
         pipe = _open_pipeline(stack, settings, quiet)

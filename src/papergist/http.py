@@ -109,8 +109,9 @@ class HttpClient:
                 wait = retry_after_seconds(response.headers.get("Retry-After"))
             if attempt < self.retries:
                 self._sleep(min(MAX_BACKOFF, wait if wait is not None else self._backoff(attempt)))
-        raise SourceUnavailable(f"{what} is unavailable: {problem} after {self.retries} "
-                                f"attempt{'s' if self.retries > 1 else ''}; try again later")
+        attempts = f"{self.retries} attempt{'s' if self.retries > 1 else ''}"
+        raise SourceUnavailable(f"{what} is unavailable after {attempts} ({problem}); "
+                                "try again later")
 
     def _backoff(self, attempt: int) -> float:
         base = self.backoff * 2 ** (attempt - 1)

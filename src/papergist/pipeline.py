@@ -18,7 +18,7 @@ from papergist.models import (Digest, DigestItem, ListedPaper, Paper, PaperFailu
 from papergist.render.json_digest import render_json
 from papergist.render.markdown import render_markdown
 from papergist.settings import Settings
-from papergist.sources.arxiv import ArxivSource
+from papergist.sources.arxiv import ArxivSource, check_ids
 from papergist.sources.hf_daily import HFDailySource
 from papergist.store import Store
 from papergist.summarize import Summarizer
@@ -100,8 +100,9 @@ class Pipeline:
     def ids_digest(self, ids: Sequence[str], day: date) -> Result:
         """Fetch arXiv papers by id, store and summarize them, in the order asked."""
         self.summarizer.check_language(self.language)
+        ids = check_ids(list(ids))
         self.progress.note(f"Fetching {len(ids)} paper(s) from the arXiv API")
-        papers, unknown = ArxivSource(self.http, self.settings).fetch(list(ids))
+        papers, unknown = ArxivSource(self.http, self.settings).fetch(ids)
         self.store.save_papers(papers)
         failures = tuple(PaperFailure(paper_id=i, stage="fetch", reason="arXiv has no paper "
                                       "with this id") for i in unknown)

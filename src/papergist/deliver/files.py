@@ -10,16 +10,23 @@ from papergist.errors import OutputError
 
 
 def check_writable(path: Path) -> None:
-    """Fail early, before any work, if `path` could not be written."""
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
+    """Fail early, before any work, if the file `path` could not be written."""
     if path.is_dir():
         raise OutputError(f"cannot write {path}: it is a directory")
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write {path}: {parent} is not a writable directory")
-    if path.exists() and not os.access(path, os.W_OK):
+    if not path.parent.is_dir():
+        raise OutputError(f"cannot write {path}: directory {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK | os.X_OK) or (
+            path.exists() and not os.access(path, os.W_OK)):
         raise OutputError(f"cannot write {path}: permission denied")
+
+
+def check_creatable(directory: Path) -> None:
+    """Fail early if `directory` neither is nor can become a writable directory."""
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write into {directory}: {existing} is not a writable directory")
 
 
 def write_atomic(path: Path, text: str) -> None:
