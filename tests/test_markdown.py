@@ -73,7 +73,7 @@ def test_optional_lines_only_when_present():
                       summary=_summary())
     text = render_markdown(_digest(full))
     assert "Vote: 0" in text
-    assert "Code: <https://github.com/a/b>\nProject page: <https://a.github.io/b/>" in text
+    assert "Code: <https://github.com/a/b>\n\nProject page: <https://a.github.io/b/>" in text
 
 
 def test_list_sections_render_as_text_not_repr():

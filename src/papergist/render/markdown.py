@@ -70,7 +70,7 @@ def render_item(item: DigestItem) -> str:
               _thumbnail(paper.thumbnail),
               _votes(item),
               f"Authors: {inline(', '.join(paper.authors))}" if paper.authors else None,
-              "\n".join(_links(item)) or None,
+              "\n\n".join(_links(item)) or None,
               "\n".join(_body(item))]
     return "\n\n".join(b for b in blocks if b)
 
