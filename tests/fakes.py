@@ -113,7 +113,8 @@ class FakeHF(FakeServer):
     """The HF Daily Papers API: `/api/daily_papers?date=&limit=&p=`.
 
     `days` maps a date to its entries; unknown dates answer `[]` (a weekend),
-    dates after `today` answer 400 as HF does. `fail` can replace any reply.
+    dates after `today` answer 400 as HF does. `fail(request)` can replace any
+    reply; when it returns None, the day is served as usual.
     """
 
     def __init__(self, days: dict[str, list[dict]] | None = None, today: str = "2026-11-24",
@@ -123,12 +124,13 @@ class FakeHF(FakeServer):
                                                     for p in HF_FIXTURES.glob("*.json")}
         self.today = today
         self.default_limit = default_limit
-        self.fail: Handler | None = None
+        self.fail: Callable[[Request], Reply | None] | None = None
         self.routes["/api/daily_papers"] = self._daily_papers
 
     def _daily_papers(self, req: Request) -> Reply:
-        if self.fail is not None:
-            return self.fail(req)
+        failure = self.fail(req) if self.fail is not None else None
+        if failure is not None:
+            return failure
         day = req.query.get("date", self.today)
         if len(day) != 10 or day > self.today:
             return Reply(400, json.dumps({"error": f'"date" must be a date before {self.today}'}))

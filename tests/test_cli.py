@@ -117,7 +117,7 @@ def test_range_fills_and_skips(cli, tmp_path):
     written = sorted(p.name for p in (tmp_path / "papers/2024/08").iterdir())
     assert written == ["19.md", "20.md", "21.md", "22.md", "23.md"]  # 24, 25: weekend
     assert done.read_text() == "kept\n"
-    assert "2024-08-24: no papers" in err and "20.md exists, skipped" in err
+    assert "No papers in HF Daily Papers for 2024-08-24" in err and "20.md exists, skipped" in err
 
 
 def test_newest_day_is_said(cli, fake_hf):
@@ -246,3 +246,14 @@ def test_real_processes(tmp_path, fake_hf):
     for proc in (by_module, by_script):
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout == (GOLDEN / "2024-08-26.md").read_text(encoding="utf-8")
+
+
+def test_range_stops_on_a_source_failure_and_keeps_written_days(cli, fake_hf, tmp_path):
+    fake_hf.fail = lambda req: Reply(503, "down") if req.query["date"] == "2024-08-21" else None
+    code, out, err = cli("digest", "--since", "2024-08-19", "--until", "2024-08-23",
+                         "--out-dir", "papers", "-q")
+    assert code == 5 and "HF Daily Papers is unavailable" in err
+    assert sorted(p.name for p in (tmp_path / "papers/2024/08").iterdir()) == ["19.md", "20.md"]
+    with sqlite3.connect(tmp_path / "home" / "papergist.db") as conn:
+        statuses = conn.execute("select day, exit_status from runs order by id").fetchall()
+    assert statuses == [("2024-08-19", 0), ("2024-08-20", 0), ("2024-08-21", 5)]

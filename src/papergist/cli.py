@@ -10,7 +10,7 @@ import sys
 from contextlib import ExitStack
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional
 
 import typer
 from rich.console import Console
@@ -173,45 +173,55 @@ def _open_pipeline(stack: ExitStack, settings, quiet: bool) -> Pipeline:
                     language=settings.language, progress=progress)
 
 
-def _recorded(pipe: Pipeline, command: str, day: date | None, build) -> tuple[Result | None, int]:
-    """Run `build()` as a recorded run; returns its result and exit status."""
+def _run_day(pipe: Pipeline, command: str, day: date, build: Callable[[], Result],
+             path: Path | None, fmt: str, quiet: bool, empty_expected: bool = False) -> int:
+    """Build one digest as a recorded run, report it and write it; its exit status."""
     run_id = pipe.store.start_run(command, day)
     result, code = None, 1
     try:
-        result, code = build()
-        return result, code
+        result = build()
+        code = _publish(result, path, fmt, quiet, empty_expected)
+        return code
     except PapergistError as exc:
         code = exc.exit_code
         raise
+    except KeyboardInterrupt:
+        code = 130
+        raise
     finally:
         pipe.store.finish_run(run_id, result.report if result else None, code)
+
+
+def _publish(result: Result, path: Path | None, fmt: str, quiet: bool,
+             empty_expected: bool) -> int:
+    """Report on stderr, then write the digest unless it is empty."""
+    day = result.digest.date
+    print_report(result.report, quiet)
+    if not result.digest.items:
+        if result.report.failures:
+            raise _all_failed(day)
+        if not (quiet and empty_expected):
+            err.print(f"No papers in HF Daily Papers for {day} (the feed has none on weekends "
+                      "and holidays); nothing written.", markup=False)
+        return EXIT_EMPTY
+    _emit(render(result.digest, fmt), path, quiet)
+    return exit_status(result)
 
 
 def _digest_one(pipe: Pipeline, day_text: str | None, ids: str | None, fmt: str,
                 output: Path | None, out_dir: Path | None, quiet: bool) -> int:
     today = utc_today()
     if ids:
+        day = today
         id_list = [i.strip() for i in ids.split(",") if i.strip()]
         if not id_list:
             raise UsageError("--ids needs at least one arXiv id, e.g. --ids 2408.12637")
-        day = today
-    else:
-        day = parse_day(day_text) if day_text else _newest_day(pipe, today)
-        check_day(day, today)
-
-    def build() -> tuple[Result | None, int]:
-        result = pipe.ids_digest(id_list, day) if ids else pipe.day_digest(day)
-        print_report(result.report, quiet)
-        if not result.digest.items:
-            if result.report.failures:
-                raise _all_failed(day)
-            err.print(f"No papers in HF Daily Papers for {day} (the feed has none on weekends "
-                      "and holidays); nothing written.", markup=False)
-            return result, EXIT_EMPTY
-        _emit(render(result.digest, fmt), output or _day_path(out_dir, day, fmt), quiet)
-        return result, exit_status(result)
-
-    return _recorded(pipe, "digest --ids" if ids else "digest", day, build)[1]
+        return _run_day(pipe, "digest --ids", day, lambda: pipe.ids_digest(id_list, day),
+                        output or _day_path(out_dir, day, fmt), fmt, quiet)
+    day = parse_day(day_text) if day_text else _newest_day(pipe, today)
+    check_day(day, today)
+    return _run_day(pipe, "digest", day, lambda: pipe.day_digest(day),
+                    output or _day_path(out_dir, day, fmt), fmt, quiet)
 
 
 def _all_failed(day: date) -> PapergistError:
@@ -248,35 +258,23 @@ def _emit(text: str, path: Path | None, quiet: bool) -> None:
 
 def _digest_range(pipe: Pipeline, since: date, until: date | None, out_dir: Path, fmt: str,
                   quiet: bool) -> int:
+    """Every day from `since` to `until` not yet written; empty days are not failures."""
     today = utc_today()
     until = until or today
     check_day(until, today)
     if since > until:
         raise UsageError(f"--since {since} is after --until {until}")
     worst = EXIT_OK
-    day = since
-    while day <= until:
+    for offset in range((until - since).days + 1):
+        day = since + timedelta(days=offset)
         path = _day_path(out_dir, day, fmt)
         if path.exists():
             pipe.progress.note(f"{day}: {path} exists, skipped")
-        else:
-            result, code = _recorded(pipe, "digest --since", day, lambda d=day, p=path: _range_day(
-                pipe, d, p, fmt, quiet))
-            worst = max(worst, code if code != EXIT_EMPTY else EXIT_OK)
-        day += timedelta(days=1)
+            continue
+        code = _run_day(pipe, "digest --since", day, lambda: pipe.day_digest(day), path, fmt,
+                        quiet, empty_expected=True)
+        worst = max(worst, EXIT_OK if code == EXIT_EMPTY else code)
     return worst
-
-
-def _range_day(pipe: Pipeline, day: date, path: Path, fmt: str, quiet: bool):
-    result = pipe.day_digest(day)
-    if not result.digest.items and not result.report.failures:
-        pipe.progress.note(f"{day}: no papers (weekend or holiday); nothing written")
-        return result, EXIT_EMPTY
-    print_report(result.report, quiet)
-    if not result.digest.items:
-        raise _all_failed(day)
-    _emit(render(result.digest, fmt), path, quiet)
-    return result, exit_status(result)
 
 
 @app.command("settings")
