@@ -51,6 +51,17 @@ def fifty_papers() -> list[dict]:
     return entries
 
 
+def cpu_name() -> str:
+    """The CPU model, where Linux tells it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
 def run_child(env: dict[str, str], out: Path) -> dict:
     proc = subprocess.run([sys.executable, "-c", CHILD, DAY, str(out)], env=env,
                           capture_output=True, text=True, check=True)
@@ -72,7 +83,7 @@ def main() -> None:
                 out = Path(home) / "day.md"
                 rows["cold"].append(run_child(env, out))
                 rows["warm"].append(run_child(env, out))
-    print(f"# {date.today()} · {platform.processor() or platform.machine()} · "
+    print(f"# {date.today()} · {cpu_name()} · "
           f"{os.cpu_count()} cores · Python {platform.python_version()}")
     print("| store | import (s) | digest run (s) | total excl. interpreter (s) | peak RSS (MB) |")
     print("|---|---|---|---|---|")
