@@ -109,23 +109,23 @@ def exit_status(result: Result) -> int:
 @app.command()
 def digest(
     day: Annotated[Optional[str], typer.Argument(
-        metavar="[DATE]", help="Day of the feed, YYYY-MM-DD (UTC). Default: the newest "
+        metavar="DATE", help="Day of the feed, YYYY-MM-DD (UTC). Default: the newest "
                                "day the feed has published.")] = None,
     ids: Annotated[Optional[str], typer.Option(
-        "--ids", help="Comma-separated arXiv ids: a digest of these papers instead of a day.")] = None,
+        "--ids", metavar="IDS", help="Comma-separated arXiv ids: a digest of these papers instead of a day.")] = None,
     fmt: Annotated[str, typer.Option(
-        "--format", "-f", help="markdown (the classic layout) or json.")] = "markdown",
+        "--format", "-f", metavar="FORMAT", help="markdown (the classic layout) or json.")] = "markdown",
     output: Annotated[Optional[Path], typer.Option(
-        "--output", "-o", help="Write to FILE (atomically) instead of stdout.")] = None,
+        "--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")] = None,
     out_dir: Annotated[Optional[Path], typer.Option(
-        "--out-dir", help="Write DIR/YYYY/MM/DD.md (or .json) instead of stdout.")] = None,
+        "--out-dir", metavar="DIR", help="Write DIR/YYYY/MM/DD.md (or .json) instead of stdout.")] = None,
     since: Annotated[Optional[str], typer.Option(
-        "--since", help="First day of a range (needs --out-dir); days already written "
+        "--since", metavar="DATE", help="First day of a range (needs --out-dir); days already written "
                         "are skipped.")] = None,
     until: Annotated[Optional[str], typer.Option(
-        "--until", help="Last day of the range (default: today, UTC).")] = None,
+        "--until", metavar="DATE", help="Last day of the range (default: today, UTC).")] = None,
     lang: Annotated[Optional[str], typer.Option(
-        "--lang", help="Language of the summaries (the offline summarizer writes en only).")] = None,
+        "--lang", metavar="CODE", help="Language of the summaries (the offline summarizer writes en only).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
     """Build the digest of one day of HF Daily Papers (or of arXiv ids).
