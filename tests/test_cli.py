@@ -129,6 +129,12 @@ def test_newest_day_is_said(cli, fake_hf):
     assert out.startswith(f"## Daily Papers ({yesterday})")
 
 
+def test_no_papers_in_a_week_is_empty(cli, fake_hf):
+    fake_hf.days = {}
+    code, out, err = cli("digest")
+    assert (code, out) == (4, "") and "no papers in the week up to" in err
+
+
 def test_empty_day_writes_nothing(cli, tmp_path):
     code, out, err = cli("digest", "2024-08-24", "-o", "sat.md")
     assert code == 4 and out == "" and not (tmp_path / "sat.md").exists()

@@ -153,7 +153,7 @@ def test_timeout_gives_a_clear_error(tmp_path, fake_hf):
 
 def test_connection_refused_is_unavailable(tmp_path):
     settings = load_settings(env=local_env(tmp_path, "http://127.0.0.1:9"))
-    with HttpClient(settings) as http, pytest.raises(SourceUnavailable, match="connection failed"):
+    with HttpClient(settings) as http, pytest.raises(SourceUnavailable, match="cannot connect to 127.0.0.1"):
         HFDailySource(http, settings).fetch(date(2024, 8, 26))
 
 

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from papergist import __version__
 from papergist.deliver.files import check_creatable, check_writable, write_atomic
-from papergist.errors import MalformedResponse, PapergistError, UsageError
+from papergist.errors import EmptyFeed, MalformedResponse, PapergistError, UsageError
 from papergist.http import HttpClient
 from papergist.models import RunReport
 from papergist.pipeline import EXTENSIONS, RENDERERS, Pipeline, Result, check_day, render, utc_today
@@ -232,7 +232,7 @@ def _all_failed(day: date) -> PapergistError:
 def _newest_day(pipe: Pipeline, today: date) -> date:
     day = pipe.newest_day(today)
     if day is None:
-        raise UsageError(f"HF Daily Papers has no papers in the week up to {today}; give a DATE")
+        raise EmptyFeed(f"HF Daily Papers has no papers in the week up to {today}; give a DATE")
     growing = " (today in UTC: the list may still grow)" if day == today else ""
     pipe.progress.note(f"Using {day}, the newest day HF Daily Papers has published{growing}")
     if growing and isinstance(pipe.progress, QuietProgress):

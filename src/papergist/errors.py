@@ -6,6 +6,7 @@ where it can, what to do next, plus the process exit status the CLI uses::
     PapergistError
     ├── UsageError            bad argument: invalid or future date, malformed id   (exit 2)
     ├── ConfigError           a setting or the config file is invalid              (exit 2)
+    ├── EmptyFeed             the feed has no papers where we looked               (exit 4)
     ├── SourceError           HF / arXiv could not give us the list                (exit 5)
     │   ├── SourceUnavailable     down, timing out, 5xx / 429 after retries
     │   ├── SourceRejected        the source answered 4xx (e.g. HF's 400 for a bad date)
@@ -35,6 +36,12 @@ class ConfigError(PapergistError):
     """A setting, environment variable or the config file is invalid."""
 
     exit_code = 2
+
+
+class EmptyFeed(PapergistError):
+    """The feed has no papers for the days asked (weekends, holidays)."""
+
+    exit_code = 4
 
 
 class SourceError(PapergistError):

@@ -97,6 +97,8 @@ class HttpClient:
                 response = self._client.get(url, params=params)
             except httpx2.TimeoutException:
                 problem = "timed out"
+            except httpx2.ConnectError:
+                problem = f"cannot connect to {httpx2.URL(url).host}"
             except httpx2.TransportError as exc:
                 problem = f"connection failed ({type(exc).__name__})"
             else:
