@@ -150,7 +150,6 @@ class RunReport(Frozen):
     day: date | None
     fetched: int
     summarized: int
-    cached: int = 0
     failures: tuple[PaperFailure, ...] = ()
 
     @property
