@@ -94,6 +94,50 @@ class Sections(Frozen):
         return _as_text(value)
 
 
+class TextSection(Frozen):
+    """One section of a paper's text: its heading (may be empty) and plain text."""
+
+    title: str
+    text: str
+
+
+class PaperText(Frozen):
+    """What a summary can be written from: the paper's full text, or its abstract.
+
+    `origin` says where the text came from: the arXiv HTML (LaTeXML) page, the
+    PDF, or only the abstract. Section texts are plain: math as its alt text,
+    tables as text, references and navigation dropped.
+    """
+
+    paper_id: str
+    version: str | None = None
+    origin: Literal["html", "pdf", "abstract"]
+    sections: tuple[TextSection, ...]
+
+    @property
+    def source(self) -> SummarySource:
+        """`fulltext` or `abstract`, as recorded with a summary."""
+        return "abstract" if self.origin == "abstract" else "fulltext"
+
+
+class Usage(Frozen):
+    """Tokens a model reported for one paper (all attempts) or for a run."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    requests: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        """Prompt and completion tokens together."""
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: "Usage") -> "Usage":
+        return Usage(prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+                     completion_tokens=self.completion_tokens + other.completion_tokens,
+                     requests=self.requests + other.requests)
+
+
 class Summary(Frozen):
     """A summary of one paper, with everything that produced it."""
 
@@ -105,6 +149,8 @@ class Summary(Frozen):
     prompt_version: str
     source: SummarySource
     source_hash: str
+    paper_version: str | None = None
+    usage: Usage = Usage()
 
     @property
     def extractive(self) -> bool:
