@@ -19,6 +19,8 @@ def local_env(home: Path, hf_url: str = "http://127.0.0.1:9", arxiv_url: str = "
         "HF_ENDPOINT": hf_url,
         "PAPERGIST_ARXIV_API_URL": f"{arxiv_url}/api/query",
         "PAPERGIST_ARXIV_DELAY": "0",
+        "PAPERGIST_ARXIV_URL": arxiv_url,
+        "PAPERGIST_FULLTEXT_DELAY": "0",
         "PAPERGIST_HTTP_RETRIES": "3",
         "PAPERGIST_HTTP_BACKOFF": "0.01",
         "PAPERGIST_HTTP_TIMEOUT": "5",

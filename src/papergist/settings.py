@@ -65,6 +65,13 @@ SETTINGS: tuple[Setting, ...] = (
             "arXiv Atom API endpoint used for --ids."),
     Setting("arxiv_delay", "PAPERGIST_ARXIV_DELAY", 3.0, _positive_float,
             "Seconds between two requests to the arXiv API (arXiv asks for 3)."),
+    Setting("arxiv_url", "PAPERGIST_ARXIV_URL", "https://arxiv.org", _url,
+            "arXiv site serving full texts: {arxiv_url}/html/{id} (LaTeXML), {arxiv_url}/pdf/{id}."),
+    Setting("fulltext_delay", "PAPERGIST_FULLTEXT_DELAY", 1.0, _positive_float,
+            "Seconds between two full-text downloads from arxiv_url (downloads are cached)."),
+    Setting("budget_tokens", "PAPERGIST_BUDGET_TOKENS", 12000, _positive_int,
+            "Tokens of paper text sent to a model: abstract, introduction, method, results, "
+            "conclusion."),
     Setting("http_timeout", "PAPERGIST_HTTP_TIMEOUT", 30.0, _positive_float,
             "Seconds before one HTTP request times out."),
     Setting("http_retries", "PAPERGIST_HTTP_RETRIES", 4, _positive_int,
@@ -86,6 +93,9 @@ class Settings:
     hf_page_size: int
     arxiv_api_url: str
     arxiv_delay: float
+    arxiv_url: str
+    fulltext_delay: float
+    budget_tokens: int
     http_timeout: float
     http_retries: int
     http_backoff: float
@@ -96,6 +106,11 @@ class Settings:
     def db_path(self) -> Path:
         """The SQLite store."""
         return self.home / "papergist.db"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Downloaded full texts (arXiv versions never change, so they are kept)."""
+        return self.home / "cache"
 
 
 def config_path(env: Mapping[str, str]) -> Path:
