@@ -1,7 +1,7 @@
 """Real HTTP servers on 127.0.0.1 standing in for HF and arXiv.
 
 `FakeServer` is a threaded stdlib HTTP server with a route table; every request
-is recorded (path, query, time). `FakeHF` serves the recorded Daily Papers
+is recorded (method, path, query, time, headers, body). `FakeHF` serves the recorded Daily Papers
 fixtures by date, with paging (`limit`, `p`) the way the API pages, and can be
 told to fail.
 """
@@ -37,6 +37,17 @@ class Request:
     query: dict[str, str]
     time: float
     headers: dict[str, str]
+    method: str = "GET"
+    body: bytes = b""
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """A header by name, case-insensitively."""
+        name = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == name), default)
+
+    def json(self) -> object:
+        """The body parsed as JSON (raises ValueError when it is not JSON)."""
+        return json.loads(self.body)
 
 
 @dataclass
@@ -50,8 +61,21 @@ class Reply:
 Handler = Callable[[Request], Reply]
 
 
+class _Server(ThreadingHTTPServer):
+    """One daemon thread per connection and a deep accept queue (the default is 5,
+    which makes bursts of 60 concurrent clients wait for SYN retransmits)."""
+
+    daemon_threads = True
+    request_queue_size = 256
+
+
 class FakeServer:
-    """A real HTTP server on 127.0.0.1 and a random port; use as a context manager."""
+    """A real HTTP server on 127.0.0.1 and a random port; use as a context manager.
+
+    `routes` maps a path to a handler; a key "POST /path" (any method) is tried first
+    for that method, a plain "/path" answers every method (GET and POST). A path that
+    only has routes for other methods answers 405; an unknown one 404.
+    """
 
     def __init__(self) -> None:
         self.routes: dict[str, Handler] = {}
@@ -61,13 +85,38 @@ class FakeServer:
 
         class _Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (stdlib name)
+                self._answer()
+
+            def do_POST(self) -> None:  # noqa: N802 (stdlib name)
+                self._answer()
+
+            def _read_body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    chunks = []
+                    while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                    while self.rfile.readline().strip():  # trailers, then the blank line
+                        pass
+                    return b"".join(chunks)
+                length = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(length) if length else b""
+
+            def _answer(self) -> None:
                 parts = urlsplit(self.path)
                 query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-                req = Request(parts.path, query, time.monotonic(), dict(self.headers))
+                req = Request(parts.path, query, time.monotonic(), dict(self.headers),
+                              self.command, self._read_body())
                 with server._lock:
                     server.requests.append(req)
-                handler = server.routes.get(parts.path)
-                reply = handler(req) if handler else Reply(404, '{"error":"Not Found"}')
+                handler = server.routes.get(f"{self.command} {parts.path}",
+                                            server.routes.get(parts.path))
+                if handler:
+                    reply = handler(req)
+                elif any(k.endswith(f" {parts.path}") for k in server.routes):
+                    reply = Reply(405, '{"error":"Method Not Allowed"}')
+                else:
+                    reply = Reply(404, '{"error":"Not Found"}')
                 if reply.delay:
                     time.sleep(reply.delay)
                 body = reply.body.encode() if isinstance(reply.body, str) else reply.body
@@ -84,8 +133,7 @@ class FakeServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
                                         daemon=True)
@@ -99,7 +147,7 @@ class FakeServer:
         self._httpd.server_close()
 
     def hits(self, path: str) -> list[Request]:
-        """The requests made to `path`, in order."""
+        """The requests made to `path` (any method), in order."""
         with self._lock:
             return [r for r in self.requests if r.path == path]
 

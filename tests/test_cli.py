@@ -198,9 +198,9 @@ def test_broken_entries_are_reported_not_dropped(cli, fake_hf):
     assert code == 3
     assert "11 fetched, 9 summarized, 2 failed" in err
     assert f"failed {raw[2]['paper']['id']} (fetch): HF entry unreadable" in err
-    assert f"failed {raw[3]['paper']['id']} (summarize): no abstract" in err
+    assert f"failed {raw[3]['paper']['id']} (source): no source" in err
     assert out.count("\n### [") == 10  # the one without a title cannot be shown
-    assert "> **No summary**: no abstract" in out
+    assert "> **No summary**: no source: neither full text nor abstract" in out
 
 
 def test_ids_digest_and_unknown_id(cli, arxiv):

@@ -21,8 +21,9 @@ from papergist.errors import EmptyFeed, MalformedResponse, PapergistError, Usage
 from papergist.http import HttpClient
 from papergist.models import RunReport
 from papergist.pipeline import EXTENSIONS, RENDERERS, Pipeline, Result, check_day, render, utc_today
-from papergist.settings import SETTINGS, load_settings
+from papergist.settings import SETTINGS, Settings, load_settings
 from papergist.store import Store
+from papergist.summarize.llm import LLMSummarizer, model_config
 from papergist.summarize.offline import OfflineSummarizer
 
 EXIT_STATUSES = """\b
@@ -95,8 +96,12 @@ def parse_day(text: str) -> date:
 def print_report(report: RunReport, quiet: bool) -> None:
     """The run report on stderr; failures are shown even when quiet."""
     if not quiet:
-        err.print(f"{report.day}: {report.fetched} fetched, {report.summarized} summarized, "
-                  f"{len(report.failures)} failed", markup=False)
+        cached = f" ({report.cached} from the store)" if report.cached else ""
+        tokens = (f"; {report.usage.total_tokens:,} tokens ({report.usage.prompt_tokens:,} in, "
+                  f"{report.usage.completion_tokens:,} out) in {report.usage.requests} "
+                  f"requests" if report.usage.requests else "")
+        err.print(f"{report.day}: {report.fetched} fetched, {report.summarized} summarized"
+                  f"{cached}, {len(report.failures)} failed{tokens}", markup=False)
     for failure in report.failures:
         err.print(f"  failed {failure.paper_id} ({failure.stage}): {failure.reason}", markup=False)
 
@@ -125,7 +130,26 @@ def digest(
     until: Annotated[Optional[str], typer.Option(
         "--until", metavar="DATE", help="Last day of the range (default: today, UTC).")] = None,
     lang: Annotated[Optional[str], typer.Option(
-        "--lang", metavar="CODE", help="Language of the summaries (the offline summarizer writes en only).")] = None,
+        "--lang", metavar="CODE", help="Language of the summaries: en, ko, ja, zh, ... "
+                                       "(needs --model for anything but en).")] = None,
+    model: Annotated[Optional[str], typer.Option(
+        "--model", "-m", metavar="NAME", help="Summarize with this model (OpenAI-compatible API: "
+        "OPENAI_BASE_URL, OPENAI_API_KEY). Default: the offline extractive summarizer.")] = None,
+    provider: Annotated[Optional[str], typer.Option(
+        "--provider", metavar="NAME", help="A [providers.NAME] table of the config file: "
+                                           "endpoint, key variable, model, limits.")] = None,
+    concurrency: Annotated[Optional[int], typer.Option(
+        "--concurrency", metavar="N", help="Model requests in flight at the start (default 64).")] = None,
+    max_concurrency: Annotated[Optional[int], typer.Option(
+        "--max-concurrency", metavar="N", help="Most model requests in flight (default 256).")] = None,
+    rpm: Annotated[Optional[int], typer.Option(
+        "--rpm", metavar="N", help="The provider's requests-per-minute limit.")] = None,
+    tpm: Annotated[Optional[int], typer.Option(
+        "--tpm", metavar="N", help="The provider's tokens-per-minute limit.")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(
+        "--max-tokens", metavar="N", help="Stop sending before the run's tokens exceed N.")] = None,
+    refresh: Annotated[bool, typer.Option(
+        "--refresh", help="Summarize again even when a stored summary of the same text exists.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
     """Build the digest of one day of HF Daily Papers (or of arXiv ids).
@@ -136,6 +160,8 @@ def digest(
       papergist digest                               # the newest published day
       papergist digest 2024-08-26 --format json -o 2024-08-26.json
       papergist digest --ids 2408.12637,2408.13252
+      papergist digest 2024-08-26 --model gpt-4o-mini --lang ko
+      OPENAI_BASE_URL=http://localhost:11434/v1 papergist digest --model llama3.1
       papergist digest --since 2024-08-19 --until 2024-08-30 --out-dir papers/
     """
     if fmt not in RENDERERS:
@@ -153,9 +179,11 @@ def digest(
         check_writable(output)
     if out_dir:
         check_creatable(out_dir)
-    settings = load_settings({"language": lang})
+    settings = load_settings({"language": lang, "model": model, "provider": provider,
+                              "concurrency": concurrency, "max_concurrency": max_concurrency,
+                              "rpm": rpm, "tpm": tpm, "max_tokens": max_tokens})
     with ExitStack() as stack:
-        pipe = _open_pipeline(stack, settings, quiet)
+        pipe = _open_pipeline(stack, settings, quiet, refresh)
         if since:
             code = _digest_range(pipe, parse_day(since), parse_day(until) if until else None,
                                  out_dir, fmt, quiet)
@@ -164,13 +192,19 @@ def digest(
     raise typer.Exit(code)
 
 
-def _open_pipeline(stack: ExitStack, settings, quiet: bool) -> Pipeline:
+def _open_pipeline(stack: ExitStack, settings: Settings, quiet: bool, refresh: bool) -> Pipeline:
+    config = model_config(settings)
+    summarizer = LLMSummarizer(config, settings) if config else OfflineSummarizer()
+    summarizer.check_language(settings.language)
     store = Store.open(settings.db_path)
     stack.callback(store.close)
     http = stack.enter_context(HttpClient(settings))
     progress = QuietProgress() if quiet else StderrProgress()
-    return Pipeline(settings=settings, http=http, store=store, summarizer=OfflineSummarizer(),
-                    language=settings.language, progress=progress)
+    if config:
+        progress.note(f"Summarizing with {config.model} at {config.base_url}, "
+                      f"in {settings.language}")
+    return Pipeline(settings=settings, http=http, store=store, summarizer=summarizer,
+                    language=settings.language, progress=progress, refresh=refresh)
 
 
 def _run_day(pipe: Pipeline, command: str, day: date, build: Callable[[], Result],
@@ -313,6 +347,7 @@ def main(argv: list[str] | None = None) -> None:
         err.print(f"papergist: error: {exc}", markup=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err.print("papergist: interrupted", markup=False)
+        err.print("papergist: interrupted; the summaries finished so far are kept in the store "
+                  "(run again to finish)", markup=False)
         sys.exit(130)
 

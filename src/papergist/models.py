@@ -196,6 +196,8 @@ class RunReport(Frozen):
     day: date | None
     fetched: int
     summarized: int
+    cached: int = 0
+    usage: Usage = Usage()
     failures: tuple[PaperFailure, ...] = ()
 
     @property

@@ -7,6 +7,7 @@ is down, the store cannot be written) are raised as `PapergistError`s.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Callable, Protocol, Sequence
@@ -14,11 +15,12 @@ from typing import Callable, Protocol, Sequence
 from papergist.errors import SummarizeError, UsageError
 from papergist.http import HttpClient
 from papergist.models import (Digest, DigestItem, ListedPaper, Paper, PaperFailure, RunReport,
-                              Summary)
+                              Summary, Usage)
 from papergist.render.json_digest import render_json
 from papergist.render.markdown import render_markdown
 from papergist.settings import Settings
 from papergist.sources.arxiv import ArxivSource, check_ids
+from papergist.sources.fulltext import FullTextSource, abstract_text
 from papergist.sources.hf_daily import HFDailySource
 from papergist.store import Store
 from papergist.summarize import Summarizer
@@ -66,6 +68,15 @@ def check_day(day: date, today: date) -> None:
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """What became of one paper: a summary (perhaps from the store) or a failure."""
+
+    summary: Summary | None = None
+    failure: PaperFailure | None = None
+    cached: bool = False
+
+
+@dataclass(frozen=True)
 class Result:
     """A built digest and what it took."""
 
@@ -83,6 +94,7 @@ class Pipeline:
     summarizer: Summarizer
     language: str = "en"
     progress: Progress = Silent()
+    refresh: bool = False
 
     def newest_day(self, today: date) -> date | None:
         """The newest day HF Daily Papers has published (looking back a week)."""
@@ -112,26 +124,59 @@ class Pipeline:
     def _summarized(self, day: date, kind: str, listed: list[ListedPaper],
                     fetch_failures: Sequence[PaperFailure]) -> Result:
         self.progress.start(len(listed), "Summarizing")
-        items, summaries = [], []
-        for entry in listed:
-            summary, failure = self._summarize(entry.paper)
-            if summary:
-                summaries.append(summary)
-            items.append(DigestItem(paper=entry.paper, rank=entry.rank, upvotes=entry.upvotes,
-                                    summary=summary, failure=failure))
-            self.progress.advance()
-        self.store.save_summaries(summaries)
+        outcomes = asyncio.run(self._summarize_all([e.paper for e in listed]))
+        items = [DigestItem(paper=e.paper, rank=e.rank, upvotes=e.upvotes, summary=o.summary,
+                            failure=o.failure) for e, o in zip(listed, outcomes)]
         items.sort(key=lambda i: (-(i.upvotes if i.upvotes is not None else -1), i.rank))
-        failures = tuple(fetch_failures) + tuple(i.failure for i in items if i.failure)
-        report = RunReport(day=day, fetched=len(listed) + len(fetch_failures),
-                           summarized=len(summaries), failures=failures)
+        fresh = [o.summary for o in outcomes if o.summary and not o.cached]
+        report = RunReport(
+            day=day, fetched=len(listed) + len(fetch_failures),
+            summarized=sum(1 for o in outcomes if o.summary),
+            cached=sum(1 for o in outcomes if o.cached),
+            usage=sum((s.usage for s in fresh), Usage()),
+            failures=tuple(fetch_failures) + tuple(o.failure for o in outcomes if o.failure))
         return Result(Digest(date=day, kind=kind, items=tuple(items)), report)
 
-    def _summarize(self, paper: Paper) -> tuple[Summary | None, PaperFailure | None]:
+    async def _summarize_all(self, papers: list[Paper]) -> list[Outcome]:
+        fulltext = FullTextSource(self.http, self.settings)
+        async with self.summarizer:
+            return list(await asyncio.gather(*(self._timed(p, fulltext) for p in papers)))
+
+    async def _timed(self, paper: Paper, fulltext: FullTextSource) -> Outcome:
         try:
-            return self.summarizer.summarize(paper, self.language), None
+            return await asyncio.wait_for(self._summarize(paper, fulltext),
+                                          self.settings.paper_timeout)
+        except TimeoutError:
+            return Outcome(failure=PaperFailure(
+                paper_id=paper.id, stage="summarize", reason=f"took longer than "
+                f"{self.settings.paper_timeout:g} s (paper_timeout)"))
+        finally:
+            self.progress.advance()
+
+    async def _summarize(self, paper: Paper, fulltext: FullTextSource) -> Outcome:
+        """Text, then the stored summary of exactly that text, else a new one."""
+        if self.summarizer.wants_fulltext:
+            text, notes = await asyncio.to_thread(fulltext.fetch, paper)
+        else:
+            text, notes = abstract_text(paper), []
+        if text is None:
+            reason = "no source: neither full text nor abstract" + (
+                f" ({'; '.join(notes)})" if notes else "")
+            return Outcome(failure=PaperFailure(paper_id=paper.id, stage="source", reason=reason))
+        if not self.refresh:
+            cached = self.store.get_summary(
+                paper.id, model=self.summarizer.model, language=self.language,
+                prompt_version=self.summarizer.prompt_version, source=text.source,
+                source_hash=self.summarizer.source_hash(paper, text))
+            if cached:
+                return Outcome(summary=cached, cached=True)
+        try:
+            summary = await self.summarizer.summarize_text(paper, text, self.language)
         except SummarizeError as exc:
-            return None, PaperFailure(paper_id=paper.id, stage="summarize", reason=str(exc))
+            return Outcome(failure=PaperFailure(paper_id=paper.id, stage="summarize",
+                                                reason=str(exc)))
+        self.store.save_summaries([summary])
+        return Outcome(summary=summary)
 
 
 def render(digest: Digest, fmt: str) -> str:

@@ -48,6 +48,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must not be negative (0 means no limit)")
+    return value
+
+
 def _url(text: str) -> str:
     if not text.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
@@ -79,8 +86,32 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("http_backoff", "PAPERGIST_HTTP_BACKOFF", 1.0, _positive_float,
             "First retry delay in seconds; it doubles each attempt, with jitter (capped at 60)."),
     Setting("language", "PAPERGIST_LANG", "en", str,
-            "Language of the summaries (the offline summarizer writes English only)."),
+            "Language of the summaries: en, ko, ja, zh, ... (the offline summarizer writes en only)."),
+    Setting("model", "PAPERGIST_MODEL", "", str,
+            "Model for summaries; empty: the offline extractive summarizer."),
+    Setting("provider", "PAPERGIST_PROVIDER", "", str,
+            "A [providers.NAME] table of the config file; empty: OPENAI_BASE_URL and OPENAI_API_KEY."),
+    Setting("openai_base_url", "OPENAI_BASE_URL", "https://api.openai.com/v1", _url,
+            "OpenAI-compatible endpoint used when no provider is named (Ollama, vLLM, llama.cpp...)."),
+    Setting("concurrency", "PAPERGIST_CONCURRENCY", 64, _positive_int,
+            "Model requests in flight at the start; narrowed on 429, widened while requests succeed."),
+    Setting("max_concurrency", "PAPERGIST_MAX_CONCURRENCY", 256, _positive_int,
+            "Most model requests ever in flight."),
+    Setting("rpm", "PAPERGIST_RPM", 0, _count,
+            "Model requests per minute allowed by the provider (0: no known limit)."),
+    Setting("tpm", "PAPERGIST_TPM", 0, _count,
+            "Model tokens per minute allowed by the provider (0: no known limit)."),
+    Setting("max_tokens", "PAPERGIST_MAX_TOKENS", 0, _count,
+            "Cap on the tokens of one run; papers beyond it are reported, not sent (0: no cap)."),
+    Setting("max_output_tokens", "PAPERGIST_MAX_OUTPUT_TOKENS", 1500, _positive_int,
+            "Most tokens a model may write for one summary."),
+    Setting("llm_timeout", "PAPERGIST_LLM_TIMEOUT", 120.0, _positive_float,
+            "Seconds before one model request times out (then retried with backoff)."),
+    Setting("paper_timeout", "PAPERGIST_PAPER_TIMEOUT", 600.0, _positive_float,
+            "Seconds one paper may take in all (full text, requests, retries) before it fails."),
 )
+PROVIDER_KEYS = frozenset({"base_url", "api_key_env", "model", "rpm", "tpm", "concurrency",
+                           "max_concurrency", "structured_output"})
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
@@ -100,6 +131,18 @@ class Settings:
     http_retries: int
     http_backoff: float
     language: str
+    model: str
+    provider: str
+    openai_base_url: str
+    concurrency: int
+    max_concurrency: int
+    rpm: int
+    tpm: int
+    max_tokens: int
+    max_output_tokens: int
+    llm_timeout: float
+    paper_timeout: float
+    providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     origins: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -128,11 +171,22 @@ def _read_config(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
-    unknown = sorted(set(data) - set(_BY_NAME) - {"home"})
+    unknown = sorted(set(data) - set(_BY_NAME) - {"home", "providers"})
     if unknown:
         raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}; "
-                          f"known: {', '.join(_BY_NAME)}")
+                          f"known: {', '.join(_BY_NAME)}, [providers.NAME]")
+    _check_providers(data.get("providers", {}), path)
     return data
+
+
+def _check_providers(providers: Any, path: Path) -> None:
+    if not isinstance(providers, dict) or not all(isinstance(v, dict) for v in providers.values()):
+        raise ConfigError(f"in {path}: providers must be tables, e.g. [providers.ollama]")
+    for name, table in providers.items():
+        unknown = sorted(set(table) - PROVIDER_KEYS)
+        if unknown:
+            raise ConfigError(f"unknown key(s) in [providers.{name}] of {path}: "
+                              f"{', '.join(unknown)}; known: {', '.join(sorted(PROVIDER_KEYS))}")
 
 
 def _convert(setting: Setting, raw: Any, origin: str) -> Any:
@@ -162,4 +216,4 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
             raw, origin = (s.default() if callable(s.default) else s.default), "default"
         values[s.name], origins[s.name] = _convert(s, raw, origin), origin
     values["home"] = Path(values["home"]).expanduser()
-    return Settings(**values, origins=origins)
+    return Settings(**values, providers=config.get("providers", {}), origins=origins)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from papergist.models import Digest, DigestItem
+from papergist.models import Digest, DigestItem, Usage
 
 
 def item_dict(item: DigestItem) -> dict[str, Any]:
@@ -29,12 +29,14 @@ def item_dict(item: DigestItem) -> dict[str, Any]:
         "organization": paper.organization,
         "model": summary.model if summary else None,
         "language": summary.language if summary else None,
+        "usage": summary.usage.model_dump() if summary else None,
         "failure": item.failure.model_dump() if item.failure else None,
     }
 
 
 def render_json(digest: Digest) -> str:
     """`{"date": ..., "papers": [...]}`, UTF-8 text, ending with one newline."""
+    usage = sum((i.summary.usage for i in digest.items if i.summary), Usage())
     doc = {"date": digest.date.isoformat(), "kind": digest.kind,
-           "papers": [item_dict(i) for i in digest.items]}
+           "usage": usage.model_dump(), "papers": [item_dict(i) for i in digest.items]}
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"

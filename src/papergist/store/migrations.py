@@ -80,8 +80,17 @@ def _initial(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _summary_usage(conn: Connection) -> None:
+    """Which paper version a summary was written from, and the tokens it cost."""
+    for column in ("paper_version VARCHAR(8)", "prompt_tokens INTEGER NOT NULL DEFAULT 0",
+                   "completion_tokens INTEGER NOT NULL DEFAULT 0",
+                   "requests INTEGER NOT NULL DEFAULT 0"):
+        conn.execute(sa.text(f"ALTER TABLE summaries ADD COLUMN {column}"))
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0001_initial", _initial),
+    ("0002_summary_usage", _summary_usage),
 )
 
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from papergist.errors import StoreError
-from papergist.models import DailyList, ListedPaper, Paper, RunReport, Sections, Summary
+from papergist.models import DailyList, ListedPaper, Paper, RunReport, Sections, Summary, Usage
 from papergist.store.migrations import migrate
 
 
@@ -163,6 +163,9 @@ class Store:
             paper_id=row["paper_id"], summarizer=row["summarizer"], model=row["model"],
             language=row["language"], prompt_version=row["prompt_version"],
             source=row["source"], source_hash=row["source_hash"],
+            paper_version=row["paper_version"],
+            usage=Usage(prompt_tokens=row["prompt_tokens"],
+                        completion_tokens=row["completion_tokens"], requests=row["requests"]),
             sections=Sections(whats_new=row["whats_new"],
                               technical_details=row["technical_details"],
                               performance_highlights=row["performance_highlights"]))
@@ -172,6 +175,7 @@ class Store:
         rows = [{"paper_id": s.paper_id, "model": s.model, "language": s.language,
                  "prompt_version": s.prompt_version, "source": s.source,
                  "source_hash": s.source_hash, "summarizer": s.summarizer,
+                 "paper_version": s.paper_version, **s.usage.model_dump(),
                  **s.sections.model_dump(), "created_at": _now()} for s in summaries]
         keys = ["paper_id", "model", "language", "prompt_version", "source", "source_hash"]
         self._write(lambda conn: self._upsert(conn, self.t["summaries"], rows, keys))

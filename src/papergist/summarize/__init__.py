@@ -1,19 +1,31 @@
-"""Summarizers: a paper in, a `Summary` out (or a `SummarizeError`)."""
+"""Summarizers: a paper and its text in, a `Summary` out (or a `SummarizeError`)."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
-from papergist.models import Paper, Summary
+from papergist.models import Paper, PaperText, Summary
 
 
 class Summarizer(Protocol):
-    """What the pipeline needs of a summarizer."""
+    """What the pipeline needs of a summarizer (an async context manager)."""
 
     name: str
+    model: str
+    prompt_version: str
+    wants_fulltext: bool
+
+    async def __aenter__(self) -> Any:
+        """Open connections for a run."""
+
+    async def __aexit__(self, *exc: Any) -> None:
+        """Close them."""
 
     def check_language(self, language: str) -> None:
         """Raise `UsageError` before any work if `language` cannot be written."""
 
-    def summarize(self, paper: Paper, language: str) -> Summary:
+    def source_hash(self, paper: Paper, text: PaperText) -> str:
+        """A hash of exactly what a summary of `paper` from `text` would be written from."""
+
+    async def summarize_text(self, paper: Paper, text: PaperText, language: str) -> Summary:
         """Summarize one paper, or raise `SummarizeError` with the reason."""

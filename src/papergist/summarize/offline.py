@@ -11,7 +11,7 @@ import itertools
 import re
 
 from papergist.errors import SummarizeError, UsageError
-from papergist.models import SECTION_KEYS, Paper, Sections, Summary
+from papergist.models import SECTION_KEYS, Paper, PaperText, Sections, Summary
 
 PROMPT_VERSION = "extractive-1"
 SECTION_CAP = 400  # characters; a section grows past one sentence only below this
@@ -238,6 +238,23 @@ class OfflineSummarizer:
     """Extractive summaries: sentences of the abstract, quoted, in three sections."""
 
     name = "extractive"
+    model = "extractive"
+    prompt_version = PROMPT_VERSION
+    wants_fulltext = False
+
+    async def __aenter__(self) -> "OfflineSummarizer":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    def source_hash(self, paper: Paper, text: PaperText) -> str:
+        """The hash of the normalised abstract, the only text quoted."""
+        return hashlib.sha256(normalize_abstract(paper.abstract).encode("utf-8")).hexdigest()
+
+    async def summarize_text(self, paper: Paper, text: PaperText, language: str) -> Summary:
+        """The pipeline's entry point: the abstract is all this summarizer reads."""
+        return self.summarize(paper, language)
 
     def check_language(self, language: str) -> None:
         """Accept English only ("en", "en-US", "en_GB"): quoting cannot translate."""

@@ -1,0 +1,376 @@
+"""A paper's full text: arXiv's HTML (LaTeXML) page, else its PDF, else the abstract.
+
+`FullTextSource.fetch` tries `{arxiv_url}/html/{id}{version}`, then
+`{arxiv_url}/pdf/{id}{version}`, then the abstract, and says in its notes why
+each better option failed. Downloads that parse are cached on disk (arXiv
+versions never change); an HTML 404 is remembered too, so a re-run asks nothing.
+
+`parse_html` reads LaTeXML pages by their `ltx_` classes only, not by the page
+template, so both the ar5iv-era pages and the current ones work. `parse_pdf`
+reads the text layer with pdfium (one call at a time: pdfium is not
+thread-safe), drops arXiv's side stamp and everything from the references on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import tempfile
+import threading
+from collections import defaultdict
+from pathlib import Path
+from typing import Callable
+
+import pypdfium2 as pdfium
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from papergist.errors import MalformedResponse, SourceError, SourceRejected
+from papergist.http import HttpClient, Pacer
+from papergist.models import Paper, PaperText, TextSection
+from papergist.settings import Settings
+
+WHAT = "arXiv full text"
+
+# --- HTML (LaTeXML) -------------------------------------------------------------------
+
+_DROP_TAGS = frozenset({"script", "style", "noscript", "template", "nav", "header", "footer",
+                        "button", "form", "svg", "iframe", "img", "input", "select"})
+_DROP_CLASSES = frozenset({
+    "ltx_bibliography", "ltx_TOC", "ltx_page_navbar", "ltx_page_header", "ltx_page_footer",
+    "ltx_page_logo", "ltx_authors", "ltx_author_notes", "ltx_dates", "ltx_keywords",
+    "ltx_title_document", "ltx_note", "ltx_ERROR", "ltx_listing_data", "ltx_tag_equation",
+    "ltx_rdf", "sr-only", "package-alerts",
+})
+_BLOCK_TAGS = frozenset({"p", "div", "section", "article", "li", "ul", "ol", "dl", "dt", "dd",
+                         "figure", "figcaption", "blockquote", "pre", "table", "tr", "br",
+                         "h1", "h2", "h3", "h4", "h5", "h6"})
+_UNITS = frozenset({"ltx_section", "ltx_appendix"})
+_SPACE_BEFORE_PUNCT = re.compile(r" +([,.;:!?)\]])")
+
+
+def _classes(node: LexborNode) -> set[str]:
+    return set((node.attributes.get("class") or "").split())
+
+
+class _Blocks:
+    """Text gathered into blocks (paragraphs, title lines, tables), whitespace normalised."""
+
+    def __init__(self) -> None:
+        self.blocks: list[str] = []
+        self._inline: list[str] = []
+
+    def add(self, text: str) -> None:
+        self._inline.append(text)
+
+    def end(self) -> None:
+        line = _SPACE_BEFORE_PUNCT.sub(r"\1", " ".join("".join(self._inline).split()))
+        if line:
+            self.blocks.append(line)
+        self._inline = []
+
+
+def _emit(node: LexborNode, out: _Blocks) -> None:
+    """Write one node (and what it holds) as text: math as alt text, tables as rows."""
+    if node.tag == "-text":
+        out.add(node.text_content or "")
+        return
+    if not node.is_element_node or node.tag in _DROP_TAGS:
+        return
+    classes = _classes(node)
+    if classes & _DROP_CLASSES:
+        return
+    if node.tag == "math":
+        alt = node.attributes.get("alttext")
+        out.add(f" {alt if alt is not None else node.text(deep=True)} ")
+    elif "ltx_tabular" in classes:
+        out.end()
+        out.blocks.extend(filter(None, [_table(node)]))
+    elif node.tag in _BLOCK_TAGS:
+        out.end()
+        for child in node.iter(include_text=True):
+            _emit(child, out)
+        out.end()
+    else:
+        for child in node.iter(include_text=True):
+            _emit(child, out)
+
+
+def _inline(node: LexborNode) -> str:
+    out = _Blocks()
+    for child in node.iter(include_text=True):
+        _emit(child, out)
+    out.end()
+    return " ".join(out.blocks)
+
+
+def _table(node: LexborNode) -> str:
+    """A `ltx_tabular` as text rows, cells joined by " | "."""
+    rows = []
+    for row in {r.mem_id: r for r in node.css("tr, .ltx_tr")}.values():
+        cells = [_inline(c) for c in row.iter() if c.tag in ("td", "th") or "ltx_td" in _classes(c)]
+        if any(cells):
+            rows.append(" | ".join(cells))
+    return "\n".join(rows) or _inline(node)
+
+
+def _section(node: LexborNode, title: str | None = None) -> TextSection:
+    """A section: its own heading, and its text with sub-headings kept as lines."""
+    heading = next((c for c in node.iter() if "ltx_title" in _classes(c)), None)
+    out = _Blocks()
+    for child in node.iter(include_text=True):
+        if heading is None or child.mem_id != heading.mem_id:
+            _emit(child, out)
+    out.end()
+    if title is None:
+        title = _inline(heading) if heading is not None else ""
+    return TextSection(title=title, text="\n\n".join(out.blocks))
+
+
+def _sections(node: LexborNode, found: list[TextSection], loose: _Blocks) -> None:
+    """Sections in document order; stray paragraphs between them become untitled ones."""
+    for child in node.iter(include_text=True):
+        classes = _classes(child) if child.is_element_node else set()
+        if classes & _UNITS or "ltx_abstract" in classes:
+            loose.end()
+            found.append(TextSection(title="", text="\n\n".join(loose.blocks)))
+            loose.blocks = []
+            found.append(_section(child, "Abstract" if "ltx_abstract" in classes else None))
+        elif child.is_element_node and not classes & _DROP_CLASSES and \
+                child.css_first(".ltx_section, .ltx_appendix, .ltx_abstract") is not None:
+            _sections(child, found, loose)
+        else:
+            _emit(child, loose)
+
+
+def parse_html(html: bytes, paper_id: str, version: str | None) -> PaperText:
+    """The text of an arXiv HTML (LaTeXML) page, section by section, abstract first.
+
+    Raises `MalformedResponse` for a page that is not LaTeXML full text (an
+    abstract page, an error page) or that has no body text.
+    """
+    name = f"{paper_id}{version or ''}"
+    page = html.decode("utf-8", errors="replace") if isinstance(html, bytes) else html
+    if not page.strip():
+        raise MalformedResponse(f"{WHAT}: empty HTML page for {name}")
+    doc = LexborHTMLParser(page).css_first(".ltx_document")
+    if doc is None:
+        raise MalformedResponse(f"{WHAT}: the HTML page for {name} is not a LaTeXML full text "
+                                "(no ltx_document); use the PDF or the abstract instead")
+    found: list[TextSection] = []
+    loose = _Blocks()
+    _sections(doc, found, loose)
+    loose.end()
+    found = [s for s in found + [TextSection(title="", text="\n\n".join(loose.blocks))]
+             if s.text]
+    abstract = [s for s in found if s.title == "Abstract"][:1]
+    sections = tuple(abstract + [s for s in found if s not in abstract])
+    if len(sections) == len(abstract):
+        raise MalformedResponse(f"{WHAT}: the HTML page for {name} has no body text "
+                                "(LaTeXML could not convert it); use the PDF instead")
+    return PaperText(paper_id=paper_id, version=version, origin="html", sections=sections)
+
+
+# --- PDF ------------------------------------------------------------------------------
+
+_PDFIUM = threading.Lock()  # pdfium is not thread-safe: one call at a time, process-wide
+_STAMP = re.compile(r"arXiv:\s?\S+v\d+\s*\[[^\]\n]{1,40}\]\s*\d{1,2}\s*[A-Z][a-z]{2}\s*\d{4}")
+_HYPHEN = re.compile(r"(\w+)(?:[\ufffe\x02]\n?|-\n)([^\W\d]+)")
+_KEEP_HYPHEN = frozenset("""based level scale wise art end free specific aware like order time
+    step term shot head to of the and or in on by with for off up out""".split())
+_NUMBERED = re.compile(r"^(\d{1,2})((?:\.\d{1,2}){0,3})\.?\s+([A-Z][^\n]{1,80})$")
+_NAMED = re.compile(r"^(?:[IVX]{1,5}\.?\s+)?(abstract|introduction|related work|background|"
+                    r"conclusions?|discussion|acknowledge?ments?|references|bibliography)$", re.I)
+_INLINE_ABSTRACT = re.compile(r"^abstract\s*[—–\-.:]\s*(\S.*)$", re.I)
+_ROMAN = re.compile(r"^([IVX]{1,5})\.\s+([A-Z][A-Z \-]{2,60})$")
+_END = re.compile(r"^(?:[\dIVX]{1,5}\.?\s+)?(?:references|bibliography)$", re.I)
+
+
+def _page_texts(pdf: bytes, name: str) -> list[str]:
+    """The text layer of every page (pages closed before the lock is let go)."""
+    with _PDFIUM:
+        doc, texts = None, []
+        try:
+            doc = pdfium.PdfDocument(pdf)
+            for index in range(len(doc)):
+                page = doc[index]
+                textpage = page.get_textpage()
+                texts.append(textpage.get_text_range())
+                textpage.close()
+                page.close()
+        except pdfium.PdfiumError as exc:
+            locked = "password" in str(exc).lower()
+            raise MalformedResponse(f"{WHAT}: " + (f"the PDF of {name} is encrypted" if locked
+                                    else f"broken PDF for {name} ({exc})")) from None
+        finally:
+            if doc is not None:
+                doc.close()
+        return texts
+
+
+def _dehyphenate(match: re.Match[str]) -> str:
+    head, tail = match.group(1), match.group(2)
+    keep = tail[:1].isupper() or tail.lower() in _KEEP_HYPHEN
+    return f"{head}-{tail}" if keep else head + tail
+
+
+def _lines(pages: list[str]) -> list[str]:
+    """Every text line of the PDF: side stamp, page numbers and axis ticks removed."""
+    text = "\n".join(_STAMP.sub("", p.replace("\r\n", "\n").replace("\r", "\n")) for p in pages)
+    text = _HYPHEN.sub(_dehyphenate, text).replace("\ufffe", "-").replace("\x02", "-")
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return [line for line in lines
+            if line and not (len(line) <= 12 and not re.search(r"[^\W\d_]", line))]
+
+
+def _heading(line: str, seen: list[int]) -> bool | None:
+    """True for a section heading, False for a sub-heading, None for text.
+
+    Numbered headings must follow in order (`seen`: top-level numbers so far),
+    which keeps table rows and figure labels out.
+    """
+    if _NAMED.match(line) or _ROMAN.match(line):
+        return True
+    match = _NUMBERED.match(line)
+    if not match or line.endswith((".", ",", ";")) or len(line.split()) > 12:
+        return None
+    top, last = int(match.group(1)), seen[-1] if seen else 0
+    if match.group(2):
+        return False if top == last else None
+    if last < top <= last + 2:
+        seen.append(top)
+        return True
+    return None
+
+
+def _paragraphs(lines: list[str]) -> str:
+    """Lines joined into paragraphs; a short line ending a sentence ends a paragraph."""
+    width = statistics.median(len(line) for line in lines) if lines else 0
+    paragraphs: list[list[str]] = [[]]
+    for line in lines:
+        paragraphs[-1].append(line)
+        if line.endswith((".", "!", "?", ":")) and len(line) < 0.75 * width:
+            paragraphs.append([])
+    return "\n\n".join(" ".join(p) for p in paragraphs if p)
+
+
+def parse_pdf(pdf: bytes, paper_id: str, version: str | None) -> PaperText:
+    """The text of an arXiv PDF, split into sections at its headings, references dropped.
+
+    Raises `MalformedResponse` for a body that is not a PDF, a broken or
+    encrypted PDF, or one without a text layer. Safe to call from any thread.
+    """
+    name = f"{paper_id}{version or ''}"
+    if not pdf.strip():
+        raise MalformedResponse(f"{WHAT}: empty PDF for {name}")
+    if b"%PDF-" not in pdf[:1024]:
+        start = pdf[:40].decode("latin-1").strip()
+        raise MalformedResponse(f"{WHAT}: not a PDF for {name} (it starts with {start!r})")
+    seen: list[int] = []
+    parts: list[tuple[str, list[str]]] = [("", [])]
+    for line in _lines(_page_texts(pdf, name)):
+        if _END.match(line):
+            break
+        inline = _INLINE_ABSTRACT.match(line)
+        kind = True if inline else _heading(line, seen)
+        if kind:
+            parts.append(("Abstract", [inline.group(1)]) if inline else (line, []))
+        else:
+            parts[-1][1].extend(["", line, ""] if kind is False else [line])
+    if any(title.lower().endswith("abstract") for title, _ in parts):
+        parts = parts[1:]  # title and authors
+    sections = []
+    for title, lines in parts:
+        chunks = "\n".join(lines).split("\n\n")
+        text = "\n\n".join(_paragraphs([x for x in c.split("\n") if x]) for c in chunks).strip()
+        if text:
+            sections.append(TextSection(title=title, text=re.sub(r"\n{3,}", "\n\n", text)))
+    if not sections:
+        raise MalformedResponse(f"{WHAT}: the PDF of {name} has no text layer "
+                                "(a scan?); use the HTML page or the abstract")
+    return PaperText(paper_id=paper_id, version=version, origin="pdf", sections=tuple(sections))
+
+
+# --- abstract and fetching ------------------------------------------------------------
+
+
+def abstract_text(paper: Paper) -> PaperText | None:
+    """The abstract as a one-section text, or None when the paper has no abstract."""
+    text = paper.abstract.strip()
+    if not text:
+        return None
+    return PaperText(paper_id=paper.id, version=paper.version, origin="abstract",
+                     sections=(TextSection(title="Abstract", text=text),))
+
+
+def _save(path: Path, data: bytes, notes: list[str]) -> None:
+    """Write `data` to `path` atomically: a unique temporary file, then `os.replace`."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        notes.append(f"cache: cannot write {path} ({exc.strerror or exc})")
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+class FullTextSource:
+    """The best text of a paper, downloaded once per version; `fetch` is thread-safe."""
+
+    def __init__(self, http: HttpClient, settings: Settings, pacer: Pacer | None = None):
+        self.http = http
+        self.url = settings.arxiv_url
+        self.cache = settings.cache_dir / "fulltext"
+        self.pacer = pacer if pacer is not None else Pacer(settings.fulltext_delay)
+        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._guard = threading.Lock()
+
+    def fetch(self, paper: Paper) -> tuple[PaperText | None, list[str]]:
+        """The HTML text, else the PDF text, else the abstract; None if there is nothing.
+
+        The notes say why each better option was not used, e.g. "html: HTTP 404".
+        """
+        name = f"{paper.id.replace('/', '_')}{paper.version or ''}"
+        with self._guard:
+            lock = self._locks[name]  # one download per paper at a time
+        notes: list[str] = []
+        with lock:
+            for kind, parse in (("html", parse_html), ("pdf", parse_pdf)):
+                text = self._try(kind, parse, paper, self.cache / f"{name}.{kind}", notes)
+                if text is not None:
+                    return text, notes
+        text = abstract_text(paper)
+        if text is None:
+            notes.append("abstract: empty")
+        return text, notes
+
+    def _try(self, kind: str, parse: Callable[[bytes, str, str | None], PaperText],
+             paper: Paper, path: Path, notes: list[str]) -> PaperText | None:
+        """One option: the cached copy, else a download (cached once it parses)."""
+        missing = path.with_name(f"{path.name}.404")
+        if missing.exists():
+            notes.append(f"{kind}: HTTP 404 (remembered from an earlier run)")
+            return None
+        cached = path.exists()
+        try:
+            data = path.read_bytes() if cached else self.http.get(
+                f"{self.url}/{kind}/{paper.id}{paper.version or ''}", what=WHAT,
+                pacer=self.pacer).content
+            text = parse(data, paper.id, paper.version)
+        except SourceRejected as exc:
+            notes.append(f"{kind}: HTTP {exc.status}")
+            if exc.status == 404 and kind == "html":
+                _save(missing, b"", notes)
+            return None
+        except SourceError as exc:
+            notes.append(f"{kind}: {exc}{' (cached copy removed)' if cached else ''}")
+            if cached:
+                path.unlink(missing_ok=True)
+            return None
+        if not cached:
+            _save(path, data, notes)
+        return text

@@ -1,0 +1,298 @@
+"""Summaries by any OpenAI-compatible chat API (OpenAI, Gemini, Ollama, vLLM, llama.cpp...).
+
+`model_config` resolves which endpoint, key, model and limits to use;
+`ChatAPI` speaks the protocol (one POST to `/chat/completions`) and classifies
+failures for the `Scheduler`; `LLMSummarizer` turns a paper's text into
+validated sections in the asked language, with one repair turn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Literal, Mapping
+
+import httpx2
+
+from papergist import __version__
+from papergist.errors import ConfigError, SummarizeError, UsageError
+from papergist.http import retry_after_seconds
+from papergist.models import Paper, PaperText, Summary, Usage
+from papergist.settings import Settings
+from papergist.summarize.budget import estimate_tokens, select_text
+from papergist.summarize.prompts import PROMPT_VERSION, build_messages, repair_message
+from papergist.summarize.reply import SCHEMA, ReplyProblem, parse_reply
+from papergist.summarize.scheduler import RateLimits, Scheduler, Throttled, Transient, Window
+
+Structured = Literal["json_schema", "json_object"]
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0")
+_LANGUAGE_CODE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to call one model; the key is never printed."""
+
+    model: str
+    base_url: str
+    api_key: str | None
+    provider: str
+    structured: Structured = "json_schema"
+    rpm: int = 0
+    tpm: int = 0
+    concurrency: int = 64
+    max_concurrency: int = 256
+    max_output_tokens: int = 1500
+    timeout: float = 120.0
+
+    def __repr__(self) -> str:
+        return f"ModelConfig(model={self.model!r}, base_url={self.base_url!r}, provider={self.provider!r})"
+
+
+def _needs_key(base_url: str) -> bool:
+    host = httpx2.URL(base_url).host
+    return host not in LOCAL_HOSTS
+
+
+def model_config(settings: Settings, env: Mapping[str, str] | None = None) -> ModelConfig | None:
+    """The model to use, or None for the offline summarizer.
+
+    Endpoint and key come from the named provider table, else from
+    `OPENAI_BASE_URL` / `OPENAI_API_KEY`. Flags and environment variables beat a
+    provider's own limits, which beat the config file's global ones.
+    """
+    env = os.environ if env is None else env
+    provider = settings.providers.get(settings.provider, None) if settings.provider else {}
+    if provider is None:
+        known = ", ".join(sorted(settings.providers)) or "none defined"
+        raise ConfigError(f"no provider {settings.provider!r} in the config file (known: {known})")
+    model = settings.model if settings.origins.get("model") in ("flag", "env") else (
+        provider.get("model") or settings.model)
+    if not model:
+        return None
+    base_url = str(provider.get("base_url") or settings.openai_base_url).rstrip("/")
+    key_env = str(provider.get("api_key_env", "OPENAI_API_KEY"))
+    api_key = env.get(key_env) if key_env else None
+    if not api_key and key_env and _needs_key(base_url):
+        raise ConfigError(f"no API key for {base_url}: set {key_env} (export {key_env}=...), "
+                          "or point OPENAI_BASE_URL at a local server such as Ollama")
+
+    def limit(name: str) -> Any:
+        if settings.origins.get(name) in ("flag", "env") or name not in provider:
+            return getattr(settings, name)
+        return provider[name]
+
+    structured = provider.get("structured_output", "json_schema")
+    if structured not in ("json_schema", "json_object"):
+        raise ConfigError(f"structured_output must be json_schema or json_object, not {structured!r}")
+    return ModelConfig(model=model, base_url=base_url, api_key=api_key or None,
+                       provider=settings.provider or "openai", structured=structured,
+                       rpm=int(limit("rpm")), tpm=int(limit("tpm")),
+                       concurrency=int(limit("concurrency")),
+                       max_concurrency=int(limit("max_concurrency")),
+                       max_output_tokens=settings.max_output_tokens, timeout=settings.llm_timeout)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One reply of the chat API."""
+
+    content: str | None
+    finish_reason: str | None
+    usage: Usage
+
+
+class SchemaUnsupported(Exception):
+    """The server refused `response_format: json_schema`."""
+
+
+def _error_message(response: httpx2.Response) -> str:
+    try:
+        error = response.json().get("error")
+        message = error.get("message") if isinstance(error, dict) else error
+    except (ValueError, AttributeError):
+        message = response.text
+    return " ".join(str(message or "").split())[:300]
+
+
+class ChatAPI:
+    """The chat-completions endpoint of one provider."""
+
+    def __init__(self, config: ModelConfig, client: httpx2.AsyncClient):
+        self.config, self.client = config, client
+        self.structured: Structured = config.structured
+
+    def _body(self, messages: list[dict], structured: Structured) -> dict[str, Any]:
+        if structured == "json_schema":
+            response_format = {"type": "json_schema", "json_schema": {
+                "name": "paper_summary", "strict": True, "schema": SCHEMA}}
+        else:
+            response_format = {"type": "json_object"}
+        return {"model": self.config.model, "messages": messages, "temperature": 0.2,
+                "max_tokens": self.config.max_output_tokens, "response_format": response_format}
+
+    async def complete(self, messages: list[dict]) -> Completion:
+        """One request; switches to JSON mode for good if the schema is refused."""
+        try:
+            return await self._post(messages, self.structured)
+        except SchemaUnsupported:
+            self.structured = "json_object"
+            return await self._post(messages, "json_object")
+
+    async def _post(self, messages: list[dict], structured: Structured) -> Completion:
+        url = f"{self.config.base_url}/chat/completions"
+        try:
+            response = await self.client.post(url, json=self._body(messages, structured))
+        except httpx2.TimeoutException:
+            raise Transient(f"timed out after {self.config.timeout:g} s") from None
+        except httpx2.TransportError as exc:
+            raise Transient(f"connection failed ({type(exc).__name__})") from None
+        self._raise_for_status(response, structured)
+        return self._completion(response)
+
+    def _raise_for_status(self, response: httpx2.Response, structured: Structured) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        message = _error_message(response)
+        if status == 429:
+            raise Throttled(retry_after_seconds(response.headers.get("Retry-After")))
+        if status >= 500 or status in (408, 409):
+            raise Transient(f"HTTP {status}: {message}")
+        if status == 400 and structured == "json_schema" and re.search(
+                r"response_format|json_schema|schema", message, re.IGNORECASE):
+            raise SchemaUnsupported(message)
+        if status in (401, 403):
+            raise ConfigError(f"the model API at {self.config.base_url} refused the key "
+                              f"(HTTP {status}: {message}); check the API key")
+        if status == 404:
+            raise ConfigError(f"the model API at {self.config.base_url} has no model "
+                              f"{self.config.model!r} (HTTP 404: {message})")
+        raise SummarizeError(f"the model API refused the request (HTTP {status}: {message})")
+
+    def _completion(self, response: httpx2.Response) -> Completion:
+        try:
+            body = response.json()
+            choice = body["choices"][0]
+            content = choice["message"].get("content")
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            raise Transient("the model API sent a malformed completion") from None
+        usage = body.get("usage") or {}
+        return Completion(content=content if isinstance(content, str) else None,
+                          finish_reason=choice.get("finish_reason"),
+                          usage=Usage(prompt_tokens=int(usage.get("prompt_tokens") or 0),
+                                      completion_tokens=int(usage.get("completion_tokens") or 0),
+                                      requests=1))
+
+
+class TokenCap:
+    """The run's token budget (`--max-tokens`): reserved before sending, settled after."""
+
+    def __init__(self, cap: int):
+        self.cap, self.spent, self.reserved = cap, 0, 0
+
+    def reserve(self, tokens: int) -> None:
+        """Book `tokens`, or refuse if that could exceed the cap."""
+        if self.cap and self.spent + self.reserved + tokens > self.cap:
+            raise SummarizeError(f"not sent: the run's token cap ({self.cap:,} tokens, "
+                                 f"--max-tokens) would be exceeded")
+        self.reserved += tokens
+
+    def settle(self, reserved: int, used: int) -> None:
+        """Replace a reservation by the tokens actually used."""
+        self.reserved -= reserved
+        self.spent += used
+
+
+class LLMSummarizer:
+    """Writes the three sections with a model; use as an async context manager."""
+
+    name = "llm"
+    wants_fulltext = True
+    prompt_version = PROMPT_VERSION
+
+    def __init__(self, config: ModelConfig, settings: Settings):
+        self.config = config
+        self.model = config.model
+        self.budget_tokens = settings.budget_tokens
+        self.retries, self.backoff = settings.http_retries, settings.http_backoff
+        self.cap = TokenCap(settings.max_tokens)
+
+    async def __aenter__(self) -> "LLMSummarizer":
+        headers = {"User-Agent": f"papergist/{__version__}"}
+        if self.config.api_key:
+            headers["Authorization"] = f"Bearer {self.config.api_key}"
+        limits = httpx2.Limits(max_connections=self.config.max_concurrency,
+                               max_keepalive_connections=self.config.max_concurrency)
+        self._client = httpx2.AsyncClient(headers=headers, timeout=self.config.timeout,
+                                          limits=limits, trust_env=False)
+        self.api = ChatAPI(self.config, self._client)
+        self.scheduler = Scheduler(Window(self.config.concurrency, self.config.max_concurrency),
+                                   RateLimits(self.config.rpm or None, self.config.tpm or None),
+                                   retries=self.retries, backoff=self.backoff)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._client.aclose()
+
+    def check_language(self, language: str) -> None:
+        """Any language a model can write; only the code's shape is checked."""
+        if not _LANGUAGE_CODE.match(language):
+            raise UsageError(f"invalid language code {language!r}: use e.g. en, ko, ja, zh, zh-TW")
+
+    def _body(self, text: PaperText) -> str | None:
+        if text.origin == "abstract":
+            return None
+        sections = tuple(s for s in text.sections if s.title.strip().lower() != "abstract")
+        return select_text(text.model_copy(update={"sections": sections}), self.budget_tokens)
+
+    def source_hash(self, paper: Paper, text: PaperText) -> str:
+        """What the summary is written from: the paper's version and the text sent."""
+        sent = f"{paper.version}\n{self.budget_tokens}\n{paper.title}\n{paper.abstract}\n" \
+               f"{self._body(text) or ''}"
+        return hashlib.sha256(sent.encode("utf-8")).hexdigest()
+
+    async def summarize_text(self, paper: Paper, text: PaperText, language: str) -> Summary:
+        """Summarize from `text`; one repair turn; `SummarizeError` with the reason."""
+        messages = build_messages(paper.title, paper.abstract, self._body(text), language)
+        usage = Usage()
+        for attempt in (1, 2):
+            completion = await self._send(messages)
+            usage = usage + completion.usage
+            try:
+                sections = parse_reply(completion.content, completion.finish_reason, language)
+            except ReplyProblem as problem:
+                if attempt == 2:
+                    raise SummarizeError(f"no usable reply after a repair turn: {problem}") from None
+                messages = messages + [
+                    {"role": "assistant", "content": completion.content or ""},
+                    repair_message(str(problem), language)]
+                continue
+            return Summary(paper_id=paper.id, sections=sections, summarizer=self.name,
+                           model=self.model, language=language, prompt_version=PROMPT_VERSION,
+                           source=text.source, source_hash=self.source_hash(paper, text),
+                           paper_version=paper.version, usage=usage)
+        raise AssertionError("unreachable")
+
+    async def _send(self, messages: list[dict]) -> Completion:
+        estimate = sum(estimate_tokens(m["content"]) for m in messages) + \
+            self.config.max_output_tokens
+        self.cap.reserve(estimate)
+        used = 0
+        try:
+            async def send() -> tuple[Completion, int]:
+                completion = await self.api.complete(messages)
+                return completion, completion.usage.total_tokens
+            completion = await self.scheduler.call(send, estimate)
+            used = completion.usage.total_tokens
+            return completion
+        except Throttled:
+            raise SummarizeError("the model API kept answering 429 (rate limited); "
+                                 "set rpm/tpm to the provider's limits") from None
+        except Transient as exc:
+            raise SummarizeError(f"the model API failed {self.retries} times: {exc}") from None
+        finally:
+            self.cap.settle(estimate, used)
+

@@ -1,0 +1,194 @@
+"""Sending model requests as fast as the provider allows, and no faster.
+
+Three mechanisms, all in one event loop:
+
+* `Window`: how many requests may be in flight, adapted the way TCP adapts its
+  congestion window. It starts wide, grows by one for every window's worth of
+  successes (additive increase), and halves on a 429 (multiplicative decrease),
+  at most once per window: a 429 for a request sent before the last decrease
+  says nothing new.
+* `RateLimits`: known per-minute limits (requests and tokens), paced *before*
+  sending: requests are spread evenly (no burst), and a sliding 60-second log
+  guarantees the provider's own window is never exceeded.
+* `Scheduler.call`: one request with all of it: pacing, a slot in the window, a
+  global pause that honours `Retry-After`, and exponential backoff with jitter on
+  5xx and timeouts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Awaitable, Callable, TypeVar
+
+T = TypeVar("T")
+MAX_BACKOFF = 60.0
+
+
+class Throttled(Exception):
+    """The provider answered 429; `retry_after` is what it asked for, if anything."""
+
+    def __init__(self, retry_after: float | None):
+        super().__init__(f"throttled (retry after {retry_after} s)")
+        self.retry_after = retry_after
+
+
+class Transient(Exception):
+    """A failure worth retrying after a backoff: 5xx, a timeout, a dropped connection."""
+
+
+class Window:
+    """The adaptive concurrency window (AIMD)."""
+
+    def __init__(self, start: int, maximum: int):
+        self.limit = float(max(1, min(start, maximum)))
+        self.maximum = maximum
+        self.in_flight = 0
+        self.epoch = 0
+        self.decreases = 0
+        self.peak_in_flight = 0
+        self._changed = asyncio.Condition()
+
+    async def acquire(self) -> int:
+        """Wait for a free slot; returns the epoch the request is sent in."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.in_flight < int(self.limit))
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            return self.epoch
+
+    async def release(self) -> None:
+        """Free a slot."""
+        async with self._changed:
+            self.in_flight -= 1
+            self._changed.notify_all()
+
+    async def succeeded(self) -> None:
+        """Additive increase: one more slot per window of successes."""
+        async with self._changed:
+            self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
+            self._changed.notify_all()
+
+    def throttled(self, sent_epoch: int) -> None:
+        """Multiplicative decrease, once per window."""
+        if sent_epoch == self.epoch:
+            self.limit = max(1.0, self.limit / 2)
+            self.epoch += 1
+            self.decreases += 1
+
+
+class RateLimits:
+    """Requests and tokens per minute, paced before sending (either may be None)."""
+
+    def __init__(self, rpm: int | None, tpm: int | None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.rpm, self.tpm = rpm, tpm
+        self._clock = clock
+        self._next = 0.0
+        self._log: deque[list[float]] = deque()  # [sent_at, tokens]
+        self._lock = asyncio.Lock()
+
+    def _delay(self, tokens: int, now: float) -> float:
+        delay = max(0.0, self._next - now)
+        while self._log and self._log[0][0] <= now - 60:
+            self._log.popleft()
+        if self.tpm:
+            used = sum(entry[1] for entry in self._log)
+            for sent_at, spent in self._log:
+                if used + tokens <= self.tpm:
+                    break
+                used -= spent
+                delay = max(delay, sent_at + 60 - now)
+        if self.rpm and len(self._log) >= self.rpm:
+            delay = max(delay, self._log[len(self._log) - self.rpm][0] + 60 - now)
+        return delay
+
+    async def reserve(self, tokens: int) -> list[float]:
+        """Wait until `tokens` may be sent; returns the log entry to `settle` later."""
+        async with self._lock:
+            while (delay := self._delay(tokens, self._clock())) > 0:
+                await asyncio.sleep(delay)
+            now = self._clock()
+            spacing = [60.0 / self.rpm] if self.rpm else []
+            if self.tpm:
+                spacing.append(60.0 * tokens / self.tpm)
+            self._next = now + max(spacing, default=0.0)
+            entry = [now, float(tokens)]
+            self._log.append(entry)
+            return entry
+
+    def settle(self, entry: list[float], actual_tokens: int) -> None:
+        """Replace an estimate by what the provider reported."""
+        if self.tpm and actual_tokens >= 0:
+            self._next += 60.0 * (actual_tokens - entry[1]) / self.tpm
+            entry[1] = float(actual_tokens)
+
+
+@dataclass
+class Stats:
+    """What the scheduler saw in a run."""
+
+    requests: int = 0
+    throttled: int = 0
+    transient: int = 0
+
+
+class Scheduler:
+    """Runs requests under the window, the rate limits and `Retry-After` pauses."""
+
+    def __init__(self, window: Window, limits: RateLimits, *, retries: int = 4,
+                 backoff: float = 1.0, max_throttles: int = 20):
+        self.window, self.limits = window, limits
+        self.retries, self.backoff, self.max_throttles = retries, backoff, max_throttles
+        self.resume_at = 0.0
+        self.stats = Stats()
+
+    async def _pause(self) -> None:
+        while (wait := self.resume_at - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
+
+    async def call(self, send: Callable[[], Awaitable[tuple[T, int]]], tokens: int) -> T:
+        """Send (with retries) a request estimated at `tokens`.
+
+        `send` returns its result and the tokens actually used, or raises
+        `Throttled` / `Transient`; anything else propagates at once.
+        """
+        throttles = transient = 0
+        while True:
+            await self._pause()
+            entry = await self.limits.reserve(tokens)
+            epoch = await self.window.acquire()
+            self.stats.requests += 1
+            failure: Exception | None = None
+            try:
+                result, used = await send()
+            except (Throttled, Transient) as exc:
+                failure = exc
+            finally:
+                await self.window.release()
+            if failure is None:
+                self.limits.settle(entry, used)
+                await self.window.succeeded()
+                return result
+            self.limits.settle(entry, 0)
+            if isinstance(failure, Throttled):
+                throttles += 1
+                self.stats.throttled += 1
+                self.window.throttled(epoch)
+                if throttles > self.max_throttles:
+                    raise failure
+                wait = failure.retry_after
+                wait = self._backoff(throttles) if wait is None else min(wait, MAX_BACKOFF)
+                self.resume_at = max(self.resume_at, time.monotonic() + wait)
+            else:
+                transient += 1
+                self.stats.transient += 1
+                if transient >= self.retries:
+                    raise failure
+                await asyncio.sleep(self._backoff(transient))
+
+    def _backoff(self, attempt: int) -> float:
+        return min(MAX_BACKOFF, self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
