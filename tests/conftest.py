@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from fakes import FakeHF, FakeServer
+from fakes import FakeArxiv, FakeHF, FakeServer
+from papergist.cli import main
 from papergist.http import HttpClient
 from papergist.settings import Settings, load_settings
 
@@ -49,3 +51,28 @@ def settings(tmp_path: Path, fake_hf: FakeHF, fake_arxiv: FakeServer) -> Setting
 def http(settings: Settings):
     with HttpClient(settings) as client:
         yield client
+
+
+@pytest.fixture
+def arxiv():
+    with FakeArxiv() as server:
+        yield server
+
+
+@pytest.fixture
+def cli(tmp_path, fake_hf, arxiv, monkeypatch, capsys):
+    """Run the CLI in-process against the fakes; returns (exit status, stdout, stderr)."""
+    for key in [k for k in os.environ
+                if k.startswith(("PAPERGIST_", "OPENAI_")) or k == "HF_ENDPOINT"]:
+        monkeypatch.delenv(key)
+    for key, value in local_env(tmp_path / "home", fake_hf.url, arxiv.url).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(list(args))
+        out, err = capsys.readouterr()
+        return exit_info.value.code or 0, out, err
+
+    return run

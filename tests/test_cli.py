@@ -13,36 +13,11 @@ from pathlib import Path
 import pytest
 
 from conftest import local_env
-from fakes import FakeArxiv, Reply, load_day
-from papergist.cli import main
+from fakes import Reply, load_day
 from papergist.pipeline import utc_today
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("PAPERGIST_UPDATE_GOLDEN") == "1"
-
-
-@pytest.fixture
-def arxiv():
-    with FakeArxiv() as server:
-        yield server
-
-
-@pytest.fixture
-def cli(tmp_path, fake_hf, arxiv, monkeypatch, capsys):
-    """Run the CLI in-process; returns (exit status, stdout, stderr)."""
-    for key in [k for k in os.environ if k.startswith("PAPERGIST_") or k == "HF_ENDPOINT"]:
-        monkeypatch.delenv(key)
-    for key, value in local_env(tmp_path / "home", fake_hf.url, arxiv.url).items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as exit_info:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return exit_info.value.code or 0, out, err
-
-    return run
 
 
 def _golden(name: str, text: str) -> None:

@@ -3,7 +3,7 @@
 `FullTextSource.fetch` tries `{arxiv_url}/html/{id}{version}`, then
 `{arxiv_url}/pdf/{id}{version}`, then the abstract, and says in its notes why
 each better option failed. Downloads that parse are cached on disk (arXiv
-versions never change); an HTML 404 is remembered too, so a re-run asks nothing.
+versions never change); a 404 is remembered too, so a re-run asks nothing.
 
 `parse_html` reads LaTeXML pages by their `ltx_` classes only, not by the page
 template, so both the ar5iv-era pages and the current ones work. `parse_pdf`
@@ -363,7 +363,7 @@ class FullTextSource:
             text = parse(data, paper.id, paper.version)
         except SourceRejected as exc:
             notes.append(f"{kind}: HTTP {exc.status}")
-            if exc.status == 404 and kind == "html":
+            if exc.status == 404:
                 _save(missing, b"", notes)
             return None
         except SourceError as exc:
