@@ -17,7 +17,8 @@ def run(coro):
 def test_window_halves_once_per_window_and_grows_additively():
     async def go():
         window = Window(start=8, maximum=10)
-        epoch = await window.acquire()
+        await window.acquire()
+        epoch = window.epoch
         window.throttled(epoch)
         assert window.limit == 4 and window.decreases == 1
         window.throttled(epoch)  # sent before the decrease: no news
@@ -103,7 +104,7 @@ def test_throttled_request_waits_retry_after_then_succeeds():
     run(go())
 
 
-def test_transient_failures_back_off_without_holding_a_slot():
+def test_transient_failures_back_off_then_give_up_and_free_the_slot():
     async def go():
         scheduler = _scheduler(retries=3)
         seen_in_flight = []
@@ -113,28 +114,38 @@ def test_transient_failures_back_off_without_holding_a_slot():
             raise Transient("HTTP 503")
         with pytest.raises(Transient):
             await scheduler.call(send, 1)
-        assert len(seen_in_flight) == 3 and scheduler.window.in_flight == 0
+        assert seen_in_flight == [1, 1, 1] and scheduler.window.in_flight == 0
     run(go())
 
 
-def test_retry_after_pauses_every_sender():
+def test_a_narrower_window_holds_back_new_requests_not_resends():
     async def go():
-        scheduler = _scheduler(start=8)
-        sent = []
+        scheduler = _scheduler(start=2)
+        attempts, started = [], time.monotonic()
 
-        async def first():
-            sent.append(("first", time.monotonic()))
-            if len(sent) == 1:
+        async def throttled_once():
+            attempts.append(time.monotonic() - started)
+            if len(attempts) == 1:
                 raise Throttled(0.3)
-            return None, 0
+            return "a", 0
 
-        async def second():
-            sent.append(("second", time.monotonic()))
-            return None, 0
-        task = asyncio.create_task(scheduler.call(first, 1))
+        async def slow():
+            await asyncio.sleep(1.0)
+            return "b", 0
+
+        async def new():
+            attempts.append(("c", time.monotonic() - started))
+            return "c", 0
+        b = asyncio.create_task(scheduler.call(slow, 1))
+        await asyncio.sleep(0.01)
+        a = asyncio.create_task(scheduler.call(throttled_once, 1))
         await asyncio.sleep(0.05)
-        t0 = time.monotonic()
-        await scheduler.call(second, 1)
-        await task
-        assert dict(sent)["second"] - t0 >= 0.2
+        assert scheduler.window.limit == 1 and scheduler.window.in_flight == 2
+        c = asyncio.create_task(scheduler.call(new, 1))
+        assert await a == "a" and await c == "c"
+        resent, (_, c_started) = attempts[1], attempts[2]
+        assert 0.29 <= resent < 0.6  # the resend kept its slot: no wait for the slow one
+        assert c_started >= resent  # the new request waited for a free slot
+        assert not b.done()
+        await b
     run(go())

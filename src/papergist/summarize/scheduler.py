@@ -12,7 +12,9 @@ Three mechanisms, all in one event loop:
   guarantees the provider's own window is never exceeded.
 * `Scheduler.call`: one request with all of it: pacing, a slot in the window, a
   global pause that honours `Retry-After`, and exponential backoff with jitter on
-  5xx and timeouts.
+  5xx and timeouts. A request keeps its slot through its own retries (as TCP
+  retransmits a lost segment at once): a narrower window holds back *new*
+  requests, not the resending of one the provider turned away.
 """
 
 from __future__ import annotations
@@ -52,13 +54,12 @@ class Window:
         self.peak_in_flight = 0
         self._changed = asyncio.Condition()
 
-    async def acquire(self) -> int:
-        """Wait for a free slot; returns the epoch the request is sent in."""
+    async def acquire(self) -> None:
+        """Wait for a free slot."""
         async with self._changed:
             await self._changed.wait_for(lambda: self.in_flight < int(self.limit))
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-            return self.epoch
 
     async def release(self) -> None:
         """Free a slot."""
@@ -157,38 +158,40 @@ class Scheduler:
         `Throttled` / `Transient`; anything else propagates at once.
         """
         throttles = transient = 0
-        while True:
-            await self._pause()
-            entry = await self.limits.reserve(tokens)
-            epoch = await self.window.acquire()
-            self.stats.requests += 1
-            failure: Exception | None = None
-            try:
-                result, used = await send()
-            except (Throttled, Transient) as exc:
-                failure = exc
-            finally:
-                await self.window.release()
-            if failure is None:
+        await self._pause()
+        await self.window.acquire()
+        try:
+            while True:
+                await self._pause()
+                entry = await self.limits.reserve(tokens)
+                epoch = self.window.epoch
+                self.stats.requests += 1
+                try:
+                    result, used = await send()
+                except Throttled as exc:
+                    self.limits.settle(entry, 0)
+                    throttles += 1
+                    self.stats.throttled += 1
+                    self.window.throttled(epoch)
+                    if throttles > self.max_throttles:
+                        raise
+                    wait = exc.retry_after
+                    wait = self._backoff(throttles) if wait is None else min(wait, MAX_BACKOFF)
+                    self.resume_at = max(self.resume_at, time.monotonic() + wait)
+                    continue
+                except Transient:
+                    self.limits.settle(entry, 0)
+                    transient += 1
+                    self.stats.transient += 1
+                    if transient >= self.retries:
+                        raise
+                    await asyncio.sleep(self._backoff(transient))
+                    continue
                 self.limits.settle(entry, used)
                 await self.window.succeeded()
                 return result
-            self.limits.settle(entry, 0)
-            if isinstance(failure, Throttled):
-                throttles += 1
-                self.stats.throttled += 1
-                self.window.throttled(epoch)
-                if throttles > self.max_throttles:
-                    raise failure
-                wait = failure.retry_after
-                wait = self._backoff(throttles) if wait is None else min(wait, MAX_BACKOFF)
-                self.resume_at = max(self.resume_at, time.monotonic() + wait)
-            else:
-                transient += 1
-                self.stats.transient += 1
-                if transient >= self.retries:
-                    raise failure
-                await asyncio.sleep(self._backoff(transient))
+        finally:
+            await self.window.release()
 
     def _backoff(self, attempt: int) -> float:
         return min(MAX_BACKOFF, self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
