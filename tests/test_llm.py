@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
 import time
 
 import pytest
 
+from conftest import local_env
 from fake_openai import Fault, FakeOpenAI, in_order
 from fakes import FIXTURES, Reply, load_day
 from papergist.summarize.language import check_language
@@ -206,3 +212,30 @@ def test_a_model_that_obeys_an_injection_is_caught(cli, llm):
     assert "failed 2408.12637 (summarize)" in err
     assert "failed 2408.13252 (summarize): no usable reply after a repair turn: the sections " \
            "are not written in Korean" in err
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_keeps_what_finished(tmp_path, fake_hf, arxiv, llm):
+    llm.latency = 0.5
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PAPERGIST_", "OPENAI_"))},
+           **local_env(tmp_path / "home", fake_hf.url, arxiv.url),
+           "OPENAI_BASE_URL": llm.base_url, "OPENAI_API_KEY": KEY}
+    args = [sys.executable, "-m", "papergist", "digest", DAY, "--model", "fake-gpt",
+            "--concurrency", "2", "--max-concurrency", "2"]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 30
+    while len(chat_calls(llm)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and out == ""
+    assert "interrupted; the summaries finished so far are kept" in err
+    assert "Traceback" not in err
+    with sqlite3.connect(tmp_path / "home" / "papergist.db") as conn:
+        kept = conn.execute("select count(*) from summaries").fetchone()[0]
+    assert kept >= 3
+    before = len(llm.calls)
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert len(llm.calls) - before == 11 - kept  # only the papers left are sent

@@ -182,13 +182,18 @@ def digest(
     settings = load_settings({"language": lang, "model": model, "provider": provider,
                               "concurrency": concurrency, "max_concurrency": max_concurrency,
                               "rpm": rpm, "tpm": tpm, "max_tokens": max_tokens})
-    with ExitStack() as stack:
-        pipe = _open_pipeline(stack, settings, quiet, refresh)
-        if since:
-            code = _digest_range(pipe, parse_day(since), parse_day(until) if until else None,
-                                 out_dir, fmt, quiet)
-        else:
-            code = _digest_one(pipe, day, ids, fmt, output, out_dir, quiet)
+    try:
+        with ExitStack() as stack:
+            pipe = _open_pipeline(stack, settings, quiet, refresh)
+            if since:
+                code = _digest_range(pipe, parse_day(since), parse_day(until) if until else None,
+                                     out_dir, fmt, quiet)
+            else:
+                code = _digest_one(pipe, day, ids, fmt, output, out_dir, quiet)
+    except KeyboardInterrupt:
+        err.print("papergist: interrupted; the summaries finished so far are kept in the store "
+                  "(run again to finish)", markup=False)
+        code = 130
     raise typer.Exit(code)
 
 
@@ -347,7 +352,6 @@ def main(argv: list[str] | None = None) -> None:
         err.print(f"papergist: error: {exc}", markup=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err.print("papergist: interrupted; the summaries finished so far are kept in the store "
-                  "(run again to finish)", markup=False)
+        err.print("papergist: interrupted", markup=False)
         sys.exit(130)
 

@@ -261,7 +261,7 @@ class OfflineSummarizer:
         if not re.fullmatch(r"en(?:[-_][A-Za-z0-9]+)*", language.strip(), re.IGNORECASE):
             raise UsageError(
                 f"the offline summarizer only quotes the English abstract and cannot write "
-                f"{language!r}; translation needs a model (--model, coming with the LLM summarizer)"
+                f"{language!r}; translation needs a model: add --model NAME (see papergist digest --help)"
             )
 
     def summarize(self, paper: Paper, language: str = "en") -> Summary:
