@@ -41,7 +41,8 @@ def chat_calls(llm: FakeOpenAI) -> list:
 def test_korean_digest_from_the_model(cli, llm):
     code, out, err = cli("digest", DAY, "--model", "fake-gpt", "--lang", "ko", "-f", "json")
     assert code == 0, err
-    assert "11 fetched, 11 summarized, 0 failed" in err and "tokens" in err
+    assert "11 fetched, 11 summarized (0 from full text, 11 from abstracts), 0 failed" in err
+    assert "tokens" in err
     for paper in papers(out):
         assert paper["summarizer"] == "llm" and paper["model"] == "fake-gpt"
         assert paper["language"] == "ko" and paper["source"] == "abstract"
@@ -239,3 +240,22 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_finished(tmp_path, fake_hf, arxiv, 
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert len(llm.calls) - before == 11 - kept  # only the papers left are sent
+
+
+def test_pdf_when_there_is_no_html_and_no_source_never_reaches_the_model(cli, llm, arxiv,
+                                                                          fake_hf):
+    pdf = (FIXTURES / "arxiv_pdf" / "1706.03762v7.pdf").read_bytes()
+    arxiv.routes["/pdf/2408.13252"] = lambda req: Reply(200, pdf)
+    raw = load_day(DAY)
+    raw[2]["paper"]["summary"] = ""  # no abstract, and arXiv has no full text either
+    fake_hf.days = {DAY: raw}
+    code, out, err = cli("digest", DAY, "--model", "fake-gpt", "-f", "json")
+    assert code == 3
+    by_id = {p["id"]: p for p in papers(out)}
+    assert by_id["2408.13252"]["source"] == "fulltext"
+    assert by_id[raw[2]["paper"]["id"]]["source"] == "none"
+    assert f"failed {raw[2]['paper']['id']} (source): no source: neither full text nor abstract" \
+           " (html: HTTP 404; pdf: HTTP 404; abstract: empty)" in err
+    title = raw[2]["paper"]["title"].split()[0]
+    assert not [c for c in llm.calls if title in c.request["messages"][1]["content"]]
+    assert len(llm.calls) == 10

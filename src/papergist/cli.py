@@ -96,7 +96,11 @@ def parse_day(text: str) -> date:
 def print_report(report: RunReport, quiet: bool) -> None:
     """The run report on stderr; failures are shown even when quiet."""
     if not quiet:
-        cached = f" ({report.cached} from the store)" if report.cached else ""
+        notes = [f"{report.cached} from the store"] if report.cached else []
+        if report.summarized and report.usage.requests:
+            notes.append(f"{report.from_fulltext} from full text, "
+                         f"{report.summarized - report.from_fulltext} from abstracts")
+        cached = f" ({'; '.join(notes)})" if notes else ""
         tokens = (f"; {report.usage.total_tokens:,} tokens ({report.usage.prompt_tokens:,} in, "
                   f"{report.usage.completion_tokens:,} out) in {report.usage.requests} "
                   f"requests" if report.usage.requests else "")

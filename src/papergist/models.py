@@ -197,6 +197,7 @@ class RunReport(Frozen):
     fetched: int
     summarized: int
     cached: int = 0
+    from_fulltext: int = 0
     usage: Usage = Usage()
     failures: tuple[PaperFailure, ...] = ()
 

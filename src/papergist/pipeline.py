@@ -133,6 +133,7 @@ class Pipeline:
             day=day, fetched=len(listed) + len(fetch_failures),
             summarized=sum(1 for o in outcomes if o.summary),
             cached=sum(1 for o in outcomes if o.cached),
+            from_fulltext=sum(1 for o in outcomes if o.summary and o.summary.source == "fulltext"),
             usage=sum((s.usage for s in fresh), Usage()),
             failures=tuple(fetch_failures) + tuple(o.failure for o in outcomes if o.failure))
         return Result(Digest(date=day, kind=kind, items=tuple(items)), report)

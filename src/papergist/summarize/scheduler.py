@@ -111,7 +111,8 @@ class RateLimits:
         """Wait until `tokens` may be sent; returns the log entry to `settle` later."""
         async with self._lock:
             while (delay := self._delay(tokens, self._clock())) > 0:
-                await asyncio.sleep(delay)
+                # short naps: a settled estimate can bring the moment closer meanwhile
+                await asyncio.sleep(min(delay, 0.25))
             now = self._clock()
             spacing = [60.0 / self.rpm] if self.rpm else []
             if self.tpm:
