@@ -351,3 +351,18 @@ def test_eight_threads_eight_papers(server, source):
         assert (source.cache / f"{arxiv_id}v1.{kind}").read_bytes() == served
     leftovers = [p.name for p in Path(source.cache).iterdir() if p.name.startswith(".")]
     assert leftovers == []
+
+
+def test_an_unreachable_arxiv_is_given_up_on_for_the_run(tmp_path):
+    settings = load_settings(env=local_env(tmp_path, arxiv_url="http://127.0.0.1:9",
+                                           PAPERGIST_HTTP_RETRIES="1"))
+    with HttpClient(settings) as http:
+        source = FullTextSource(http, settings)
+        first, notes_first = source.fetch(paper("2408.00001", None))
+        second, notes_second = source.fetch(paper("2408.00002", None))  # html fails: the 3rd
+        later, notes_later = source.fetch(paper("2408.00003", None))
+    assert first.origin == second.origin == later.origin == "abstract"
+    assert notes_second[1] == "pdf: skipped, http://127.0.0.1:9 kept failing in this run"
+    assert "cannot connect" in notes_first[0]
+    assert notes_later[:2] == ["html: skipped, http://127.0.0.1:9 kept failing in this run",
+                               "pdf: skipped, http://127.0.0.1:9 kept failing in this run"]

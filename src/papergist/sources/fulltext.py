@@ -25,12 +25,13 @@ from typing import Callable
 import pypdfium2 as pdfium
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from papergist.errors import MalformedResponse, SourceError, SourceRejected
+from papergist.errors import MalformedResponse, SourceError, SourceRejected, SourceUnavailable
 from papergist.http import HttpClient, Pacer
 from papergist.models import Paper, PaperText, TextSection
 from papergist.settings import Settings
 
 WHAT = "arXiv full text"
+UNREACHABLE_LIMIT = 3  # downloads in a row finding arXiv unavailable before the run stops asking
 
 # --- HTML (LaTeXML) -------------------------------------------------------------------
 
@@ -328,6 +329,7 @@ class FullTextSource:
         self.pacer = pacer if pacer is not None else Pacer(settings.fulltext_delay)
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self._guard = threading.Lock()
+        self._unreachable = 0  # downloads in a row that found arXiv unavailable
 
     def fetch(self, paper: Paper) -> tuple[PaperText | None, list[str]]:
         """The HTML text, else the PDF text, else the abstract; None if there is nothing.
@@ -340,6 +342,9 @@ class FullTextSource:
         notes: list[str] = []
         with lock:
             for kind, parse in (("html", parse_html), ("pdf", parse_pdf)):
+                if self._unreachable >= UNREACHABLE_LIMIT:
+                    notes.append(f"{kind}: skipped, {self.url} kept failing in this run")
+                    continue
                 text = self._try(kind, parse, paper, self.cache / f"{name}.{kind}", notes)
                 if text is not None:
                     return text, notes
@@ -362,15 +367,19 @@ class FullTextSource:
                 pacer=self.pacer).content
             text = parse(data, paper.id, paper.version)
         except SourceRejected as exc:
+            self._unreachable = 0
             notes.append(f"{kind}: HTTP {exc.status}")
             if exc.status == 404:
                 _save(missing, b"", notes)
             return None
         except SourceError as exc:
+            if isinstance(exc, SourceUnavailable):
+                self._unreachable += 1
             notes.append(f"{kind}: {exc}{' (cached copy removed)' if cached else ''}")
             if cached:
                 path.unlink(missing_ok=True)
             return None
+        self._unreachable = 0
         if not cached:
             _save(path, data, notes)
         return text
