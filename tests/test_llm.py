@@ -259,3 +259,14 @@ def test_pdf_when_there_is_no_html_and_no_source_never_reaches_the_model(cli, ll
     title = raw[2]["paper"]["title"].split()[0]
     assert not [c for c in llm.calls if title in c.request["messages"][1]["content"]]
     assert len(llm.calls) == 10
+
+
+def test_settings_lists_providers_without_secrets(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCAL_LLM_KEY", "sk-secret-value")
+    (tmp_path / "home").mkdir(exist_ok=True)
+    (tmp_path / "home" / "config.toml").write_text(
+        '[providers.local]\nbase_url = "http://localhost:8080/v1"\napi_key_env = "LOCAL_LLM_KEY"\n')
+    code, out, _ = cli("settings")
+    assert code == 0
+    assert "[providers.local] base_url = 'http://localhost:8080/v1', api_key_env = 'LOCAL_LLM_KEY'" in out
+    assert "sk-secret-value" not in out

@@ -333,6 +333,9 @@ def show_settings() -> None:
         value = getattr(settings, s.name)
         typer.echo(f"{s.name} = {value}  [{settings.origins[s.name]}; {s.env}]")
         typer.echo(f"    {s.help}")
+    for name, table in settings.providers.items():
+        shown = ", ".join(f"{k} = {v!r}" for k, v in table.items())
+        typer.echo(f"[providers.{name}] {shown}")
 
 
 def _version(value: bool) -> None:

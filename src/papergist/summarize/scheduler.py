@@ -28,6 +28,7 @@ from typing import Awaitable, Callable, TypeVar
 
 T = TypeVar("T")
 MAX_BACKOFF = 60.0
+WINDOW_SHARE = 0.98  # of a known per-minute limit: room for clocks that disagree a little
 
 
 class Throttled(Exception):
@@ -99,7 +100,7 @@ class RateLimits:
         if self.tpm:
             used = sum(entry[1] for entry in self._log)
             for sent_at, spent in self._log:
-                if used + tokens <= self.tpm:
+                if used + tokens <= self.tpm * WINDOW_SHARE:
                     break
                 used -= spent
                 delay = max(delay, sent_at + 60 - now)
@@ -123,10 +124,15 @@ class RateLimits:
             return entry
 
     def settle(self, entry: list[float], actual_tokens: int) -> None:
-        """Replace an estimate by what the provider reported."""
+        """Replace an estimate by what the provider reported.
+
+        The entry is re-dated to now: a provider counts the tokens it wrote when it
+        wrote them, so they leave its window later than the request's own send time.
+        """
         if self.tpm and actual_tokens >= 0:
             self._next += 60.0 * (actual_tokens - entry[1]) / self.tpm
             entry[1] = float(actual_tokens)
+            entry[0] = max(entry[0], self._clock())
 
 
 @dataclass
