@@ -138,6 +138,28 @@ class Usage(Frozen):
                      requests=self.requests + other.requests)
 
 
+class Evidence(Frozen):
+    """A claim of a summary and the source sentence that supports it."""
+
+    claim: str
+    sentence: str
+
+
+class Verdict(Frozen):
+    """Whether every number and name a summary states is found in its source.
+
+    `unsupported` lists the claims (as written in the summary) found nowhere in
+    the source; `generic` is True when the summary names nothing distinctive of
+    the paper at all (which also makes it unverified).
+    """
+
+    status: Literal["verified", "unverified"]
+    unsupported: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    generic: bool = False
+    checked: int = 0
+
+
 class Summary(Frozen):
     """A summary of one paper, with everything that produced it."""
 
