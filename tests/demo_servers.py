@@ -1,0 +1,41 @@
+"""Run the test fakes by hand: a local HF Daily Papers API (the recorded fixtures),
+a local arXiv with one real full text, and a local OpenAI-compatible model server,
+to try papergist with no network and no key.
+
+    python tests/demo_servers.py            # prints the variables to export; Ctrl-C stops
+    export HF_ENDPOINT=... OPENAI_BASE_URL=... PAPERGIST_ARXIV_URL=...
+    papergist digest 2024-08-26 --model fake-gpt --lang ko
+
+The fake model copies sentences of each abstract into the three sections, wrapped
+in a phrase of the requested language: a stand-in for a real model, not one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from fake_openai import FakeOpenAI
+from fakes import FIXTURES, FakeHF, FakeServer, Reply
+
+HTML = FIXTURES / "arxiv_html" / "2508.08468v6_arxiv_html_2026-07.html"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=0.5, help="seconds per model reply")
+    args = parser.parse_args()
+    arxiv = FakeServer()  # 404 for every paper but one, which gets a real LaTeXML page
+    arxiv.routes["/html/2408.12637"] = lambda req: Reply(200, HTML.read_bytes())
+    with FakeHF() as hf, arxiv, FakeOpenAI(latency=args.latency) as llm:
+        print(f"export HF_ENDPOINT={hf.url} OPENAI_BASE_URL={llm.base_url} "
+              f"PAPERGIST_ARXIV_URL={arxiv.url} PAPERGIST_FULLTEXT_DELAY=0", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
