@@ -21,6 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 from lxml import etree
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+if not FIXTURES.is_dir():
+    raise RuntimeError(f"the recorded fixtures are missing: {FIXTURES} (clone papergist beside shared/)")
 HF_FIXTURES = FIXTURES / "hf_daily_papers"
 ATOM_DIR = FIXTURES / "arxiv_atom"
 LEGACY = ATOM_DIR / "legacy_search_all_Einstein_2018-02-05.xml"
