@@ -1,0 +1,112 @@
+"""Text normalisation shared by claim extraction and the source index.
+
+Everything here is pure string work: folding (Unicode forms, accents, LaTeX and
+Markdown leftovers), sentence splitting, dropping a paper's references section,
+and the *squashed* token form names are compared in.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_LATIN_ACCENTS = re.compile(r"(?<=[A-Za-z])[\u0300-\u036f]+")
+_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"})
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+_LATEX = ((re.compile(r"\\%"), "%"), (re.compile(r"\$?\\times\$?"), "×"),
+          (re.compile(r"\\(?:textbf|textit|emph|mathrm|text)\{([^{}]*)\}"), r"\1"))
+_MARKDOWN = re.compile(r"\*\*|__|`|^#{1,6}\s*|^\s*(?:[-*+•]\s+)+", re.M)
+
+
+def fold(text: str) -> str:
+    """Unicode-compatible form (full-width to ASCII), Latin accents dropped
+    ("Fréchet" to "Frechet"), dashes and quotes made ASCII, LaTeX `\\%`/`\\times`
+    undone. Hangul and kana are left intact (only Latin accents are removed)."""
+    text = unicodedata.normalize("NFKD", text)
+    text = _LATIN_ACCENTS.sub("", text)
+    text = unicodedata.normalize("NFC", text).translate(_DASHES).translate(_QUOTES)
+    if "\\" in text:
+        for pattern, repl in _LATEX:
+            text = pattern.sub(repl, text)
+    return text
+
+
+def strip_markdown(text: str) -> str:
+    """Headings' `#`, bold/italic markers, bullets and `[Figure N]` placeholders out."""
+    text = _MARKDOWN.sub("", text)
+    return re.sub(r"\[(?:Figure|Table|Fig\.?)\s*\d*\]", " ", text)
+
+
+# --- references ---------------------------------------------------------------------
+
+_REFERENCES = re.compile(r"^\s*(?:#{1,6}\s*)?(?:\*\*)?(?:[\dIVX]+\.?\s+)?"
+                         r"(?:references|bibliography|literature cited)(?:\*\*)?\s*:?\s*$",
+                         re.I | re.M)
+# What may follow the references: appendices ("## A Experiments", "Appendix", ...).
+_AFTER_REFERENCES = re.compile(r"^\s*(?:#{1,6}\s*)(?:appendix|appendices|supplementary|"
+                               r"supplemental|[A-H](?:\.\d+)*[.:]?\s+[A-Z])", re.I | re.M)
+
+
+def drop_references(text: str) -> str:
+    """The text without its references section; appendices after it are kept."""
+    match = None
+    for match in _REFERENCES.finditer(text):
+        pass  # the last such heading: a "References" in the body is rare, at the end common
+    if match is None:
+        return text
+    tail = _AFTER_REFERENCES.search(text, match.end())
+    return text[:match.start()] + ("\n\n" + text[tail.start():] if tail else "")
+
+
+# --- sentences ----------------------------------------------------------------------
+
+_ABBREVIATIONS = frozenset("e.g i.e et al vs cf fig figs eq eqs sec tab ref approx resp "
+                           "viz incl no nos w.r.t a.k.a".split())
+_CANDIDATE = re.compile(r"(?<=[.!?。！？])[\"')\]]*\s+(?=\S)|(?<=[。！？])(?=\S)")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of `text`: blocks at blank lines and line breaks, then at sentence
+    ends (`.!?` and CJK `。！？`) not after abbreviations, initials or decimals."""
+    sentences: list[str] = []
+    for block in re.split(r"\n+", text):
+        start = 0
+        for m in _CANDIDATE.finditer(block):
+            end = m.start()
+            word = re.search(r"(\S+)[.!?]$", block[max(start, end - 40):end])
+            if word and block[end - 1] == ".":
+                token = word.group(1).lower().lstrip("([\"'")
+                if token in _ABBREVIATIONS or re.fullmatch(r"[a-z]|(?:[a-z]\.)+[a-z]", token):
+                    continue
+            sentences.append(block[start:m.end()].strip())
+            start = m.end()
+        sentences.append(block[start:].strip())
+    return [s for s in sentences if s]
+
+
+# --- squashed tokens ----------------------------------------------------------------
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def norm_token(token: str) -> str:
+    """One lowercase token in its comparison form: simple plurals made singular
+    ("llms" to "llm", "strategies" to "strategy"); tokens with digits kept."""
+    if len(token) < 4 or not token.isalpha():
+        return token
+    if token.endswith("ies") and len(token) > 4:
+        return token[:-3] + "y"
+    if token.endswith("s") and not token.endswith("ss"):
+        return token[:-1]
+    return token
+
+
+def tokens(text: str) -> list[str]:
+    """Comparison tokens of already folded text: lowercase alphanumeric runs."""
+    return [norm_token(t) for t in _TOKEN.findall(text.lower())]
+
+
+def squash(text: str) -> str:
+    """The key a name is compared by: its tokens concatenated, so case, hyphens,
+    spaces, underscores and plurals do not matter ("SurgSAM-2" = "SurgSAM2")."""
+    return "".join(tokens(fold(text)))
