@@ -6,6 +6,7 @@ errors) goes to stderr, so `papergist digest > today.md` just works.
 
 from __future__ import annotations
 
+import json
 import sys
 from contextlib import ExitStack
 from datetime import date, timedelta
@@ -25,6 +26,7 @@ from papergist.settings import SETTINGS, Settings, load_settings
 from papergist.store import Store
 from papergist.summarize.llm import LLMSummarizer, model_config
 from papergist.summarize.offline import OfflineSummarizer
+from papergist.verify import verify
 
 EXIT_STATUSES = """\b
 Exit status:
@@ -100,6 +102,8 @@ def print_report(report: RunReport, quiet: bool) -> None:
         if report.summarized and report.usage.requests:
             notes.append(f"{report.from_fulltext} from full text, "
                          f"{report.summarized - report.from_fulltext} from abstracts")
+        if report.unverified:
+            notes.append(f"{report.unverified} unverified")
         cached = f" ({'; '.join(notes)})" if notes else ""
         tokens = (f"; {report.usage.total_tokens:,} tokens ({report.usage.prompt_tokens:,} in, "
                   f"{report.usage.completion_tokens:,} out) in {report.usage.requests} "
@@ -152,6 +156,9 @@ def digest(
         "--tpm", metavar="N", help="The provider's tokens-per-minute limit.")] = None,
     max_tokens: Annotated[Optional[int], typer.Option(
         "--max-tokens", metavar="N", help="Stop sending before the run's tokens exceed N.")] = None,
+    on_unverified: Annotated[Optional[str], typer.Option(
+        "--on-unverified", metavar="POLICY", help="A model summary whose claims are not all in "
+        "the paper, after one regeneration: warn (default), drop or keep.")] = None,
     refresh: Annotated[bool, typer.Option(
         "--refresh", help="Summarize again even when a stored summary of the same text exists.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
@@ -185,7 +192,8 @@ def digest(
         check_creatable(out_dir)
     settings = load_settings({"language": lang, "model": model, "provider": provider,
                               "concurrency": concurrency, "max_concurrency": max_concurrency,
-                              "rpm": rpm, "tpm": tpm, "max_tokens": max_tokens})
+                              "rpm": rpm, "tpm": tpm, "max_tokens": max_tokens,
+                              "on_unverified": on_unverified})
     try:
         with ExitStack() as stack:
             pipe = _open_pipeline(stack, settings, quiet, refresh)
@@ -318,6 +326,66 @@ def _digest_range(pipe: Pipeline, since: date, until: date | None, out_dir: Path
                         quiet, empty_expected=True)
         worst = max(worst, EXIT_OK if code == EXIT_EMPTY else code)
     return worst
+
+
+@app.command("verify")
+def verify_command(
+    file: Annotated[str, typer.Argument(
+        metavar="FILE", help="A JSON object, or a list of them, each with title, abstract, "
+        "sections (name -> text) and optionally fulltext; - reads stdin.")],
+) -> None:
+    """Check summaries against their papers: every number and name must be in the source.
+
+    Prints one JSON verdict per summary ({"status": "verified" | "unverified",
+    "unsupported": [...], "evidence": [...], "generic": ...}), in the input's
+    shape. Exit status: 0 all verified, 3 some unverified, 2 unreadable input.
+
+    \b
+    Examples:
+      papergist verify summaries.json
+      papergist digest 2024-08-26 -f json | jq '[.papers[] | {title, abstract, sections}]' \\
+        | papergist verify -
+    """
+    items, single = _verify_input(file)
+    verdicts = [verify(i["sections"], i["title"], i["abstract"], i.get("fulltext"))
+                for i in items]
+    docs = [v.model_dump(exclude={"warn"}) for v in verdicts]
+    typer.echo(json.dumps(docs[0] if single else docs, ensure_ascii=False, indent=2))
+    raise typer.Exit(EXIT_OK if all(v.status == "verified" for v in verdicts) else EXIT_INCOMPLETE)
+
+
+def _verify_input(file: str) -> tuple[list[dict], bool]:
+    """The items to verify, and whether the input was a single object."""
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        data = json.loads(text)
+    except OSError as exc:
+        raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"{file} is not valid JSON: {exc}") from None
+    items = [data] if isinstance(data, dict) else data
+    if not isinstance(items, list) or not items:
+        raise UsageError(f"{file} must hold a JSON object or a non-empty list of them")
+    for n, item in enumerate(items, 1):
+        problem = _verify_item_problem(item)
+        if problem:
+            raise UsageError(f"item {n} of {file}: {problem}")
+    return items, isinstance(data, dict)
+
+
+def _verify_item_problem(item: object) -> str | None:
+    if not isinstance(item, dict):
+        return "not a JSON object"
+    for key in ("title", "abstract"):
+        if not isinstance(item.get(key), str):
+            return f"needs {key!r} as text"
+    if item.get("fulltext") is not None and not isinstance(item["fulltext"], str):
+        return "'fulltext' must be text"
+    sections = item.get("sections")
+    if not isinstance(sections, dict) or not sections or not all(
+            isinstance(v, str) for v in sections.values()):
+        return "needs 'sections': an object of section name -> text"
+    return None
 
 
 @app.command("settings")

@@ -150,7 +150,8 @@ class Verdict(Frozen):
 
     `unsupported` lists the claims (as written in the summary) found nowhere in
     the source; `generic` is True when the summary names nothing distinctive of
-    the paper at all (which also makes it unverified).
+    the paper at all (which also makes it unverified). `warn` is False when the
+    user chose to publish unverified summaries without a warning (`keep`).
     """
 
     status: Literal["verified", "unverified"]
@@ -158,6 +159,7 @@ class Verdict(Frozen):
     evidence: tuple[Evidence, ...] = ()
     generic: bool = False
     checked: int = 0
+    warn: bool = True
 
 
 class Summary(Frozen):
@@ -173,6 +175,7 @@ class Summary(Frozen):
     source_hash: str
     paper_version: str | None = None
     usage: Usage = Usage()
+    verification: Verdict | None = None
 
     @property
     def extractive(self) -> bool:
@@ -220,6 +223,7 @@ class RunReport(Frozen):
     summarized: int
     cached: int = 0
     from_fulltext: int = 0
+    unverified: int = 0
     usage: Usage = Usage()
     failures: tuple[PaperFailure, ...] = ()
 

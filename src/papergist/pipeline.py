@@ -14,8 +14,8 @@ from typing import Callable, Protocol, Sequence
 
 from papergist.errors import SummarizeError, UsageError
 from papergist.http import HttpClient
-from papergist.models import (Digest, DigestItem, ListedPaper, Paper, PaperFailure, RunReport,
-                              Summary, Usage)
+from papergist.models import (Digest, DigestItem, ListedPaper, Paper, PaperFailure, PaperText,
+                              RunReport, Summary, Usage)
 from papergist.render.json_digest import render_json
 from papergist.render.markdown import render_markdown
 from papergist.settings import Settings
@@ -24,6 +24,7 @@ from papergist.sources.fulltext import FullTextSource, abstract_text
 from papergist.sources.hf_daily import HFDailySource
 from papergist.store import Store
 from papergist.summarize import Summarizer
+from papergist.verify import verify
 
 RENDERERS: dict[str, Callable[[Digest], str]] = {"markdown": render_markdown, "json": render_json}
 EXTENSIONS = {"markdown": "md", "json": "json"}
@@ -74,6 +75,7 @@ class Outcome:
     summary: Summary | None = None
     failure: PaperFailure | None = None
     cached: bool = False
+    unverified: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ class Pipeline:
             summarized=sum(1 for o in outcomes if o.summary),
             cached=sum(1 for o in outcomes if o.cached),
             from_fulltext=sum(1 for o in outcomes if o.summary and o.summary.source == "fulltext"),
+            unverified=sum(1 for o in outcomes if o.unverified),
             usage=sum((s.usage for s in fresh), Usage()),
             failures=tuple(fetch_failures) + tuple(o.failure for o in outcomes if o.failure))
         return Result(Digest(date=day, kind=kind, items=tuple(items)), report)
@@ -170,14 +173,42 @@ class Pipeline:
                 prompt_version=self.summarizer.prompt_version, source=text.source,
                 source_hash=self.summarizer.source_hash(paper, text))
             if cached:
-                return Outcome(summary=cached, cached=True)
+                return self._by_policy(cached, cached=True)
         try:
-            summary = await self.summarizer.summarize_text(paper, text, self.language)
+            summary = await self._checked(paper, text)
         except SummarizeError as exc:
             return Outcome(failure=PaperFailure(paper_id=paper.id, stage="summarize",
                                                 reason=str(exc)))
         self.store.save_summaries([summary])
-        return Outcome(summary=summary)
+        return self._by_policy(summary)
+
+    async def _checked(self, paper: Paper, text: PaperText) -> Summary:
+        """A summary verified against what it was written from; regenerated once if not."""
+        body = self.summarizer.sent_body(text)
+        summary = await self.summarizer.summarize_text(paper, text, self.language)
+        verdict = verify(summary.sections.model_dump(), paper.title, paper.abstract, body)
+        if verdict.status == "unverified" and not summary.extractive:
+            again = await self.summarizer.summarize_text(paper, text, self.language,
+                                                         regenerate=verdict.unsupported)
+            summary = again.model_copy(update={"usage": summary.usage + again.usage})
+            verdict = verify(summary.sections.model_dump(), paper.title, paper.abstract, body)
+        return summary.model_copy(update={"verification": verdict})
+
+    def _by_policy(self, summary: Summary, cached: bool = False) -> Outcome:
+        """Apply `on_unverified` to a summary whose claims were not all found."""
+        verdict = summary.verification
+        if verdict is None or verdict.status == "verified":
+            return Outcome(summary=summary, cached=cached)
+        policy = self.settings.on_unverified
+        if policy == "drop":
+            missing = ", ".join(verdict.unsupported) or "nothing specific to the paper named"
+            return Outcome(failure=PaperFailure(
+                paper_id=summary.paper_id, stage="verify",
+                reason=f"summary dropped, not found in the paper: {missing}"), unverified=True)
+        if policy == "keep":
+            summary = summary.model_copy(update={
+                "verification": verdict.model_copy(update={"warn": False})})
+        return Outcome(summary=summary, cached=cached, unverified=True)
 
 
 def render(digest: Digest, fmt: str) -> str:

@@ -55,6 +55,12 @@ def _count(text: str) -> int:
     return value
 
 
+def _policy(text: str) -> str:
+    if text not in ("warn", "drop", "keep"):
+        raise ValueError("must be warn, drop or keep")
+    return text
+
+
 def _url(text: str) -> str:
     if not text.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
@@ -107,6 +113,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Most tokens a model may write for one summary."),
     Setting("llm_timeout", "PAPERGIST_LLM_TIMEOUT", 120.0, _positive_float,
             "Seconds before one model request times out (then retried with backoff)."),
+    Setting("on_unverified", "PAPERGIST_ON_UNVERIFIED", "warn", _policy,
+            "A model summary with claims the paper lacks, after one regeneration: warn (publish "
+            "with a warning), drop (publish the abstract instead) or keep."),
     Setting("paper_timeout", "PAPERGIST_PAPER_TIMEOUT", 600.0, _positive_float,
             "Seconds one paper may take in all (full text, requests, retries) before it fails."),
 )
@@ -141,6 +150,7 @@ class Settings:
     max_tokens: int
     max_output_tokens: int
     llm_timeout: float
+    on_unverified: str
     paper_timeout: float
     providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     origins: Mapping[str, str] = field(default_factory=dict, compare=False)

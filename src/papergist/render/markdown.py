@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from papergist.models import SECTION_KEYS, SECTION_TITLES, Digest, DigestItem
+from papergist.models import SECTION_KEYS, SECTION_TITLES, Digest, DigestItem, Verdict
 
 # CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones
 # that can start emphasis, code, links, images, HTML, entities or strikethrough
@@ -57,10 +57,22 @@ def _links(item: DigestItem) -> list[str]:
 def _body(item: DigestItem) -> list[str]:
     if item.summary is not None:
         sections = item.summary.sections.model_dump()
-        return [f"- **{SECTION_TITLES[k]}**: {inline(sections[k])}" for k in SECTION_KEYS]
+        lines = [f"- **{SECTION_TITLES[k]}**: {inline(sections[k])}" for k in SECTION_KEYS]
+        return lines + _warning(item.summary.verification)
     reason = item.failure.reason if item.failure else "no summary"
     abstract = inline(item.paper.abstract) if item.paper.abstract.strip() else "(no abstract)"
     return [f"> **No summary**: {inline(reason)}", "", f"- **Abstract**: {abstract}"]
+
+
+def _warning(verdict: Verdict | None) -> list[str]:
+    """A visible line for a summary whose claims were not all found in the paper."""
+    if verdict is None or verdict.status == "verified" or not verdict.warn:
+        return []
+    if verdict.generic and not verdict.unsupported:
+        found = "it names nothing specific to this paper"
+    else:
+        found = "not found in the paper: " + ", ".join(f"“{c}”" for c in verdict.unsupported)
+    return ["", f"> **Unverified summary**: {inline(found)}"]
 
 
 def render_item(item: DigestItem) -> str:

@@ -88,9 +88,15 @@ def _summary_usage(conn: Connection) -> None:
         conn.execute(sa.text(f"ALTER TABLE summaries ADD COLUMN {column}"))
 
 
+def _summary_verification(conn: Connection) -> None:
+    """The verdict of checking a summary against its source (JSON)."""
+    conn.execute(sa.text("ALTER TABLE summaries ADD COLUMN verification TEXT"))
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0001_initial", _initial),
     ("0002_summary_usage", _summary_usage),
+    ("0003_summary_verification", _summary_verification),
 )
 
 

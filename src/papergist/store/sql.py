@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from papergist.errors import StoreError
-from papergist.models import DailyList, ListedPaper, Paper, RunReport, Sections, Summary, Usage
+from papergist.models import DailyList, ListedPaper, Paper, RunReport, Sections, Summary, Usage, Verdict
 from papergist.store.migrations import migrate
 
 
@@ -166,6 +166,8 @@ class Store:
             paper_version=row["paper_version"],
             usage=Usage(prompt_tokens=row["prompt_tokens"],
                         completion_tokens=row["completion_tokens"], requests=row["requests"]),
+            verification=Verdict.model_validate_json(row["verification"])
+            if row["verification"] else None,
             sections=Sections(whats_new=row["whats_new"],
                               technical_details=row["technical_details"],
                               performance_highlights=row["performance_highlights"]))
@@ -176,6 +178,7 @@ class Store:
                  "prompt_version": s.prompt_version, "source": s.source,
                  "source_hash": s.source_hash, "summarizer": s.summarizer,
                  "paper_version": s.paper_version, **s.usage.model_dump(),
+                 "verification": s.verification.model_dump_json() if s.verification else None,
                  **s.sections.model_dump(), "created_at": _now()} for s in summaries]
         keys = ["paper_id", "model", "language", "prompt_version", "source", "source_hash"]
         self._write(lambda conn: self._upsert(conn, self.t["summaries"], rows, keys))

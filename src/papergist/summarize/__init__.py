@@ -27,5 +27,10 @@ class Summarizer(Protocol):
     def source_hash(self, paper: Paper, text: PaperText) -> str:
         """A hash of exactly what a summary of `paper` from `text` would be written from."""
 
-    async def summarize_text(self, paper: Paper, text: PaperText, language: str) -> Summary:
-        """Summarize one paper, or raise `SummarizeError` with the reason."""
+    def sent_body(self, text: PaperText) -> str | None:
+        """The part of `text` beyond the title and abstract that the summary is written from."""
+
+    async def summarize_text(self, paper: Paper, text: PaperText, language: str,
+                             regenerate: tuple[str, ...] | None = None) -> Summary:
+        """Summarize one paper (`regenerate`: an earlier try failed the check against
+        the paper, with these unsupported claims), or raise `SummarizeError`."""

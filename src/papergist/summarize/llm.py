@@ -22,7 +22,8 @@ from papergist.http import retry_after_seconds
 from papergist.models import Paper, PaperText, Summary, Usage
 from papergist.settings import Settings
 from papergist.summarize.budget import estimate_tokens, select_text
-from papergist.summarize.prompts import PROMPT_VERSION, build_messages, repair_message
+from papergist.summarize.prompts import (PROMPT_VERSION, build_messages, regenerate_message,
+                                         repair_message)
 from papergist.summarize.reply import SCHEMA, ReplyProblem, parse_reply
 from papergist.summarize.scheduler import RateLimits, Scheduler, Throttled, Transient, Window
 
@@ -242,6 +243,10 @@ class LLMSummarizer:
         if not _LANGUAGE_CODE.match(language):
             raise UsageError(f"invalid language code {language!r}: use e.g. en, ko, ja, zh, zh-TW")
 
+    def sent_body(self, text: PaperText) -> str | None:
+        """The selection of the full text a model is sent (None for an abstract)."""
+        return self._body(text)
+
     def _body(self, text: PaperText) -> str | None:
         if text.origin == "abstract":
             return None
@@ -254,9 +259,17 @@ class LLMSummarizer:
                f"{self._body(text) or ''}"
         return hashlib.sha256(sent.encode("utf-8")).hexdigest()
 
-    async def summarize_text(self, paper: Paper, text: PaperText, language: str) -> Summary:
-        """Summarize from `text`; one repair turn; `SummarizeError` with the reason."""
+    async def summarize_text(self, paper: Paper, text: PaperText, language: str,
+                             regenerate: tuple[str, ...] | None = None) -> Summary:
+        """Summarize from `text`; one repair turn; `SummarizeError` with the reason.
+
+        `regenerate`: an earlier summary failed the check against the paper (its
+        unsupported claims, or none when it named nothing specific); the model is
+        told so and asked to write again from the paper only.
+        """
         messages = build_messages(paper.title, paper.abstract, self._body(text), language)
+        if regenerate is not None:
+            messages.append(regenerate_message(regenerate))
         usage = Usage()
         for attempt in (1, 2):
             completion = await self._send(messages)

@@ -252,8 +252,14 @@ class OfflineSummarizer:
         """The hash of the normalised abstract, the only text quoted."""
         return hashlib.sha256(normalize_abstract(paper.abstract).encode("utf-8")).hexdigest()
 
-    async def summarize_text(self, paper: Paper, text: PaperText, language: str) -> Summary:
-        """The pipeline's entry point: the abstract is all this summarizer reads."""
+    def sent_body(self, text: PaperText) -> None:
+        """Nothing beyond the abstract is read."""
+        return None
+
+    async def summarize_text(self, paper: Paper, text: PaperText, language: str,
+                             regenerate: tuple[str, ...] | None = None) -> Summary:
+        """The pipeline's entry point: the abstract is all this summarizer reads
+        (quoting it, it has nothing to regenerate: `regenerate` is ignored)."""
         return self.summarize(paper, language)
 
     def check_language(self, language: str) -> None:

@@ -30,7 +30,7 @@ _OUR_TAGS = re.compile(r"<(?=\s*/?\s*(?:paper|title|abstract|text)\b)", re.IGNOR
 
 @lru_cache(maxsize=None)
 def template(part: str, version: str = PROMPT_VERSION) -> Template:
-    """One part (`system`, `user`, `repair`) of a prompt version."""
+    """One part (`system`, `user`, `repair`, `regenerate`) of a prompt version."""
     text = resources.files("papergist.summarize").joinpath(
         "prompts", f"{version}.{part}.txt").read_text(encoding="utf-8")
     return Template(text)
@@ -55,6 +55,16 @@ def build_messages(title: str, abstract: str, body: str | None, language: str) -
                                        text_block=text_block, **lang)
     return [{"role": "system", "content": template("system").substitute(**lang)},
             {"role": "user", "content": user}]
+
+
+def regenerate_message(unsupported: tuple[str, ...]) -> dict:
+    """What to tell the model when its summary failed the check against the paper."""
+    if unsupported:
+        problems = "it states " + ", ".join(f'"{data(c)}"' for c in unsupported) + \
+            ", which the paper does not"
+    else:
+        problems = "it names nothing specific to this paper"
+    return {"role": "user", "content": template("regenerate").substitute(problems=problems)}
 
 
 def repair_message(problem: str, language: str) -> dict:

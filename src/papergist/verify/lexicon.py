@@ -26,6 +26,14 @@ two under unlike unlikely upon using via we what when where whereas which while
 with within without yet you your
 """.split())
 
+# Those of SENTENCE_WORDS that only lead into a name ("The GSM8K results", "Moreover
+# Ferret"): dropped from a multi-word phrase, whereas "Large Language Models" stays.
+LEADING_WORDS = SENTENCE_WORDS - frozenset("""
+large new key current existing recent previous prior empirical extensive technical
+performance training evaluation evaluations experiment experiments experimental results
+quantitative qualitative detailed many several one two
+""".split())
+
 # Word endings of ordinary English words: a capitalised sentence-initial word with
 # one of them ("Notably", "Extensive", "Training") is not taken for a name.
 ORDINARY_SUFFIXES = ("ly", "ing", "ed", "tion", "tions", "ment", "ments", "ness", "ity",
@@ -61,6 +69,17 @@ STOPWORDS = frozenset("""
 a an the of for and or in on at to with from by via as is are be based using
 """.split())
 
+# Function words: never half of a distinctive word pair ("this paper", "show that").
+FUNCTION_WORDS = STOPWORDS | SENTENCE_WORDS | frozenset("""
+that this these those which what where when how who whom whose it its their there here
+can could may might will would should shall must has have had do does did not no nor but
+also than then such both each all any some more most less very only into onto over under
+between within without across about after before while during through up down out off
+show shows showed shown demonstrate demonstrates propose proposes proposed present presents
+introduce introduces achieve achieves achieved outperform outperforms existing several
+various different other others same own well way ways large margin limitations
+""".split())
+
 # Words before a number that make it a reference, not a claim ("Table 2", "그림 3").
 REFERENCE_WORDS = ("table", "tables", "figure", "figures", "fig", "figs", "section",
                    "sections", "sec", "eq", "eqs", "equation", "equations", "appendix",
@@ -81,3 +100,24 @@ NUMBER_WORDS = {
 # Those of NUMBER_WORDS that are a multiple ("twice" = 2x).
 MULTIPLE_WORDS = frozenset({"twofold", "threefold", "fourfold", "fivefold", "tenfold",
                             "twice", "double", "triple"})
+
+# Words too common in AI papers for a pair of them ("image generation", "large
+# language") to single a paper out; a title/abstract word pair counts as a
+# distinctive term only if one of its words is not here. Compared as `tokens` are
+# (lowercase, simple plural removed).
+GENERIC_WORDS = frozenset("""
+large language model vision visual image video text textual audio speech generation
+generative diffusion learning deep neural network training train data dataset
+multimodal multi modal modality efficient efficiency method approach benchmark
+evaluation technical report toward via based new novel study survey llm mllm vlm
+framework scale scaling understanding reasoning performance fast real time high
+quality free state art self attention cross transformer architecture fine tuning
+tuned pre pretraining pretrained instruction task tasks system result results
+experiment experimental extensive analysis propose proposed paper work
+representation feature features level end open source code human inference
+optimization optimizer loss function parameter parameter token tokens context long
+short small better improved improve improving using use simple general generalist
+robust robustness accurate accuracy domain zero shot few one two single agent
+agents ai machine artificial intelligence application applications downstream
+benchmarking comprehensive effective scalable unified
+""".split())

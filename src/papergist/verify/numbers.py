@@ -54,12 +54,13 @@ _UNITS = [(re.compile(p, re.I if ci else 0), unit, Decimal(mult)) for p, unit, m
     (r"h" + _L + r"|hrs?" + _L + r"|hours?" + _L + r"|시간|小时|小時|時間", "time", 3600, False),
     (r"points?" + _L + r"|pts?" + _L + r"|포인트|점(?!수|검|진|차|프)|点|分", "pt", 1, False),
     (r"년(?!대)|年(?!代)", "year", 1, False),
+    (r"번째|째|절|节|節|章", "ordinal", 1, False),
 ]]
 _SCALES = [(re.compile(p), Decimal(m)) for p, m in [
     (r"[Kk](?![A-Za-z0-9])", "1e3"), (r"M(?![A-Za-z0-9])", "1e6"), (r"B(?![A-Za-z0-9])", "1e9"),
     (r"T(?![A-Za-z0-9])", "1e12"),
-    (r"\s?thousand" + _L, "1e3"), (r"\s?million" + _L, "1e6"), (r"\s?billion" + _L, "1e9"),
-    (r"\s?trillion" + _L, "1e12"),
+    (r"[\s-]?[Tt]housand" + _L, "1e3"), (r"[\s-]?[Mm]illion" + _L, "1e6"),
+    (r"[\s-]?[Bb]illion" + _L, "1e9"), (r"[\s-]?[Tt]rillion" + _L, "1e12"),
     (r"\s?(?:십만)", "1e5"), (r"\s?(?:백만|百万)", "1e6"), (r"\s?(?:천만|千万)", "1e7"),
     (r"\s?(?:만|万|萬)", "1e4"), (r"\s?(?:억|亿|億)", "1e8"), (r"\s?(?:천|千)(?![가-힣])", "1e3"),
     (r"\s?(?:조|兆)(?![가-힣])", "1e12"),
@@ -70,7 +71,11 @@ _RATIO = re.compile(r":|\s:\s")
 _FRAC = re.compile(r"/")
 _ORDINAL = re.compile(r"(?:st|nd|rd|th)(?![A-Za-z])")
 _WORD_NUM = re.compile(r"\b(" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")\b"
-                       r"(?:\s+(times|fold)\b|-(fold)\b)?", re.I)
+                       r"(?:\s+(times|fold)\b|-(fold)\b)?"
+                       r"(?:[\s-](thousand|million|billion|trillion)\b)?", re.I)
+_FACTOR = re.compile(r"\bfactor of (?:about |around |roughly |up to |over )?("
+                     r"\d+(?:\.\d+)?)(?![\d.]*\s?[%×xX])", re.I)
+_WORD_SCALE = {"thousand": 1000, "million": 10**6, "billion": 10**9, "trillion": 10**12}
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,7 @@ def _unit_at(text: str, pos: int) -> tuple[str, Decimal, bool, int]:
         if m:
             mult, scaled, pos = scale, True, m.end()
             break
-    probe = pos + (1 if pos < len(text) and text[pos] == " " else 0)
+    probe = pos + (1 if pos < len(text) and text[pos] in " -" else 0)
     for pattern, unit, factor in _UNITS:
         m = pattern.match(text, probe)
         if m:
@@ -129,7 +134,7 @@ def _unit_at(text: str, pos: int) -> tuple[str, Decimal, bool, int]:
 
 def _glued(text: str, pos: int) -> bool:
     """True when a letter or digit follows at `pos` ("3D", "8x7B"): not a number end."""
-    return bool(re.match(r"[A-Za-z0-9]", text[pos:pos + 1]))
+    return pos < len(text) and text[pos].isascii() and text[pos].isalnum()
 
 
 def _pair_at(text: str, m: re.Match) -> Mention | None:
@@ -155,7 +160,13 @@ def _single_at(text: str, m: re.Match) -> Mention | None:
     unit, mult, scaled, end = _unit_at(text, m.end())
     if end == m.end() and _glued(text, end):
         return None  # "3D", "1st", "4o", "8xH100": part of a word, not a number
-    values, form = [value * mult], ""
+    value *= mult
+    rest = _NUM_AT.match(text, end) if scaled and mult >= 10000 and not unit else None
+    if rest:  # "1만3366" = 13366, "2억5천만" = 250,000,000
+        tail = _single_at(text, rest)
+        if tail and not tail.unit and len(tail.values) == 1 and tail.values[0] < mult:
+            value, end = value + tail.values[0], tail.end
+    values, form = [value], ""
     link = _RANGE.match(text, end)
     second = _NUM_AT.match(text, link.end()) if link else None
     if second:
@@ -193,12 +204,18 @@ def find_numbers(text: str) -> list[Mention]:
 
 
 def find_number_words(text: str) -> list[Mention]:
-    """Spelled-out numbers a source may use ("three times", "twice", "ten"): only
-    for supporting a summary's digits, never claims themselves."""
+    """Numbers a source states other than in digits with a unit: spelled out
+    ("three times", "twice", "one million") or as "a factor of 128" (a multiple).
+    Only for supporting a summary's digits, never claims themselves."""
     found = []
     for m in _WORD_NUM.finditer(text):
         word = m.group(1).lower()
         unit = "x" if (m.group(2) or m.group(3) or word in MULTIPLE_WORDS) else ""
-        found.append(Mention(m.start(), m.end(), (Decimal(NUMBER_WORDS[word]),), unit, 0,
-                             False, "word"))
+        if not unit and not m.group(4) and NUMBER_WORDS[word] <= 10:
+            continue  # "five-stage": small counts are no claims, so they support none
+        value = Decimal(NUMBER_WORDS[word]) * _WORD_SCALE.get((m.group(4) or "").lower(), 1)
+        found.append(Mention(m.start(), m.end(), (value,), unit, 0, bool(m.group(4)), "word"))
+    for m in _FACTOR.finditer(text):
+        value, decimals = _decimal(m.group(1))
+        found.append(Mention(m.start(), m.end(), (value,), "x", decimals, False, "word"))
     return found
