@@ -192,7 +192,7 @@ def test_ids_digest_and_unknown_id(cli, arxiv):
 
 
 def test_every_command_has_help_with_an_example(cli):
-    for args in (("--help",), ("digest", "--help"), ("settings", "--help")):
+    for args in (("--help",), ("digest", "--help"), ("settings", "--help"), ("verify", "--help")):
         code, out, _ = cli(*args)
         assert code == 0 and "papergist" in out
         if args != ("--help",):
