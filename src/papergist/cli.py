@@ -21,6 +21,7 @@ from papergist.deliver.files import check_creatable, check_writable, write_atomi
 from papergist.errors import EmptyFeed, MalformedResponse, PapergistError, UsageError
 from papergist.http import HttpClient
 from papergist.models import RunReport
+from papergist.publish import publish, targets
 from papergist.pipeline import EXTENSIONS, RENDERERS, Pipeline, Result, check_day, render, utc_today
 from papergist.settings import SETTINGS, Settings, load_settings
 from papergist.store import Store
@@ -37,8 +38,9 @@ Exit status:
   4  empty: the feed has no papers for that day (weekends); nothing was written
   5  a source failed: HF or arXiv unreachable, timing out, or sending malformed data
   6  output failed: the output file or the store could not be written
+  7  a delivery failed (publish): see the report; a re-run retries only what failed
 """
-EXIT_OK, EXIT_INCOMPLETE, EXIT_EMPTY = 0, 3, 4
+EXIT_OK, EXIT_INCOMPLETE, EXIT_EMPTY, EXIT_DELIVERY = 0, 3, 4, 7
 
 app = typer.Typer(
     name="papergist",
@@ -328,6 +330,53 @@ def _digest_range(pipe: Pipeline, since: date, until: date | None, out_dir: Path
     return worst
 
 
+@app.command("publish")
+def publish_command(
+    day: Annotated[str, typer.Argument(metavar="DATE", help="The day whose digest to send.")],
+    to: Annotated[str, typer.Option(
+        "--to", metavar="CHANNELS", help="Comma-separated: email, slack, discord, telegram. "
+        "Destinations and secrets come from settings, never from flags.")],
+    lang: Annotated[Optional[str], typer.Option(
+        "--lang", metavar="CODE", help="Which language's digest (default: the language setting).")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show what would be sent; send nothing, record nothing.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Report failures only.")] = False,
+) -> None:
+    """Send a stored digest to channels, each destination exactly once.
+
+    A re-run skips what was delivered and retries what failed.
+
+    \b
+    Examples:
+      papergist publish 2024-08-26 --to email --dry-run
+      papergist publish 2024-08-26 --to email,slack,telegram
+    """
+    settings = load_settings({"language": lang})
+    channels = [c.strip() for c in to.split(",") if c.strip()]
+    raise typer.Exit(_send_digest(settings, parse_day(day), channels, dry_run, quiet))
+
+
+def _send_digest(settings: Settings, day: date, channels: list[str], dry_run: bool,
+                 quiet: bool) -> int:
+    found = targets(settings, channels)
+    store = Store.open(settings.db_path)
+    try:
+        digest = store.load_digest(day, settings.language)
+        if digest is None:
+            raise UsageError(f"no {settings.language} digest stored for {day}: run "
+                             f"papergist digest {day} first")
+        results = publish(digest, settings.language, found, store, dry_run=dry_run,
+                          backoff=settings.http_backoff)
+    finally:
+        store.close()
+    for r in results:
+        if r.status == "failed" or not quiet:
+            detail = f": {r.error}" if r.error else ""
+            tries = f" after {r.attempts} attempt(s)" if r.status == "failed" else ""
+            err.print(f"{r.channel} ({r.destination}): {r.status}{tries}{detail}", markup=False)
+    return EXIT_DELIVERY if any(r.status == "failed" for r in results) else EXIT_OK
+
+
 @app.command("verify")
 def verify_command(
     file: Annotated[str, typer.Argument(
@@ -399,6 +448,8 @@ def show_settings() -> None:
     settings = load_settings()
     for s in SETTINGS:
         value = getattr(settings, s.name)
+        if s.secret and value:
+            value = "*** (set)"
         typer.echo(f"{s.name} = {value}  [{settings.origins[s.name]}; {s.env}]")
         typer.echo(f"    {s.help}")
     for name, table in settings.providers.items():

@@ -139,7 +139,10 @@ class Pipeline:
             unverified=sum(1 for o in outcomes if o.unverified),
             usage=sum((s.usage for s in fresh), Usage()),
             failures=tuple(fetch_failures) + tuple(o.failure for o in outcomes if o.failure))
-        return Result(Digest(date=day, kind=kind, items=tuple(items)), report)
+        digest = Digest(date=day, kind=kind, items=tuple(items))
+        if items:
+            self.store.save_digest(digest, self.language)
+        return Result(digest, report)
 
     async def _summarize_all(self, papers: list[Paper]) -> list[Outcome]:
         fulltext = FullTextSource(self.http, self.settings)

@@ -32,6 +32,7 @@ class Setting:
     default: Any
     kind: Callable[[str], Any]
     help: str
+    secret: bool = False
 
 
 def _positive_float(text: str) -> float:
@@ -59,6 +60,16 @@ def _policy(text: str) -> str:
     if text not in ("warn", "drop", "keep"):
         raise ValueError("must be warn, drop or keep")
     return text
+
+
+def _tls(text: str) -> str:
+    if text not in ("starttls", "ssl", "none"):
+        raise ValueError("must be starttls, ssl or none")
+    return text
+
+
+def _optional_url(text: str) -> str:
+    return _url(text) if text else ""
 
 
 def _url(text: str) -> str:
@@ -116,6 +127,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("on_unverified", "PAPERGIST_ON_UNVERIFIED", "warn", _policy,
             "A model summary with claims the paper lacks, after one regeneration: warn (publish "
             "with a warning), drop (publish the abstract instead) or keep."),
+    Setting("site_url", "PAPERGIST_SITE_URL", "", _optional_url,
+            "Public URL of the static archive, linked from emails, chat messages and the feed."),
+    Setting("smtp_host", "PAPERGIST_SMTP_HOST", "", str, "SMTP server for --to email."),
+    Setting("smtp_port", "PAPERGIST_SMTP_PORT", 587, _positive_int, "SMTP port."),
+    Setting("smtp_tls", "PAPERGIST_SMTP_TLS", "starttls", _tls,
+            "SMTP security: starttls (port 587), ssl (port 465) or none (local relays only)."),
+    Setting("smtp_user", "PAPERGIST_SMTP_USER", "", str, "SMTP login (empty: no login)."),
+    Setting("smtp_password", "PAPERGIST_SMTP_PASSWORD", "", str, "SMTP password.", secret=True),
+    Setting("email_from", "PAPERGIST_EMAIL_FROM", "", str, "Sender address of the email."),
+    Setting("email_to", "PAPERGIST_EMAIL_TO", "", str, "Recipients of the email, comma-separated."),
+    Setting("slack_webhook_url", "PAPERGIST_SLACK_WEBHOOK_URL", "", _optional_url,
+            "Slack incoming webhook for --to slack.", secret=True),
+    Setting("discord_webhook_url", "PAPERGIST_DISCORD_WEBHOOK_URL", "", _optional_url,
+            "Discord webhook for --to discord.", secret=True),
+    Setting("telegram_bot_token", "PAPERGIST_TELEGRAM_BOT_TOKEN", "", str,
+            "Telegram bot token for --to telegram.", secret=True),
+    Setting("telegram_chat_id", "PAPERGIST_TELEGRAM_CHAT_ID", "", str,
+            "Telegram chat (or @channel) the bot posts to."),
+    Setting("telegram_api_url", "PAPERGIST_TELEGRAM_API_URL", "https://api.telegram.org", _url,
+            "Telegram Bot API endpoint."),
     Setting("paper_timeout", "PAPERGIST_PAPER_TIMEOUT", 600.0, _positive_float,
             "Seconds one paper may take in all (full text, requests, retries) before it fails."),
 )
@@ -151,9 +182,27 @@ class Settings:
     max_output_tokens: int
     llm_timeout: float
     on_unverified: str
+    site_url: str
+    smtp_host: str
+    smtp_port: int
+    smtp_tls: str
+    smtp_user: str
+    smtp_password: str
+    email_from: str
+    email_to: str
+    slack_webhook_url: str
+    discord_webhook_url: str
+    telegram_bot_token: str
+    telegram_chat_id: str
+    telegram_api_url: str
     paper_timeout: float
     providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     origins: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def __repr__(self) -> str:
+        shown = {s.name: ("***" if s.secret and getattr(self, s.name) else getattr(self, s.name))
+                 for s in SETTINGS}
+        return f"Settings({shown})"
 
     @property
     def db_path(self) -> Path:

@@ -93,10 +93,36 @@ def _summary_verification(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE summaries ADD COLUMN verification TEXT"))
 
 
+def _digests_and_deliveries(conn: Connection) -> None:
+    """Each built digest (as JSON), and each delivery of one to a destination."""
+    md = sa.MetaData()
+    sa.Table(
+        "digests", md,
+        sa.Column("day", sa.String(10), primary_key=True),
+        sa.Column("kind", sa.String(16), primary_key=True),
+        sa.Column("language", sa.String(16), primary_key=True),
+        sa.Column("body", sa.Text, nullable=False),  # the Digest model as JSON
+        sa.Column("built_at", sa.String(40), nullable=False),
+    )
+    sa.Table(
+        "deliveries", md,
+        sa.Column("day", sa.String(10), primary_key=True),
+        sa.Column("language", sa.String(16), primary_key=True),
+        sa.Column("channel", sa.String(32), primary_key=True),
+        sa.Column("destination", sa.String(200), primary_key=True),  # redacted, never a secret
+        sa.Column("status", sa.String(16), nullable=False),  # delivered | failed
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("error", sa.Text),
+        sa.Column("updated_at", sa.String(40), nullable=False),
+    )
+    md.create_all(conn)
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0001_initial", _initial),
     ("0002_summary_usage", _summary_usage),
     ("0003_summary_verification", _summary_verification),
+    ("0004_digests_and_deliveries", _digests_and_deliveries),
 )
 
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from papergist.errors import StoreError
-from papergist.models import DailyList, ListedPaper, Paper, RunReport, Sections, Summary, Usage, Verdict
+from papergist.models import DailyList, Digest, ListedPaper, Paper, RunReport, Sections, Summary, Usage, Verdict
 from papergist.store.migrations import migrate
 
 
@@ -182,6 +182,42 @@ class Store:
                  **s.sections.model_dump(), "created_at": _now()} for s in summaries]
         keys = ["paper_id", "model", "language", "prompt_version", "source", "source_hash"]
         self._write(lambda conn: self._upsert(conn, self.t["summaries"], rows, keys))
+
+    # digests and deliveries ----------------------------------------------
+
+    def save_digest(self, digest: Digest, language: str) -> None:
+        """Keep the digest as built, the one `publish` sends (replacing an older build)."""
+        row = {"day": digest.date.isoformat(), "kind": digest.kind, "language": language,
+               "body": digest.model_dump_json(), "built_at": _now()}
+        self._write(lambda conn: self._upsert(conn, self.t["digests"], [row],
+                                              ["day", "kind", "language"]))
+
+    def load_digest(self, day: date, language: str, kind: str = "daily") -> Digest | None:
+        """The digest built for `day` in `language`, if any."""
+        d = self.t["digests"]
+        with self.engine.connect() as conn:
+            body = conn.execute(sa.select(d.c.body).where(
+                d.c.day == day.isoformat(), d.c.kind == kind, d.c.language == language)).scalar()
+        return Digest.model_validate_json(body) if body else None
+
+    def delivery(self, day: date, language: str, channel: str,
+                 destination: str) -> dict[str, Any] | None:
+        """The recorded delivery of a day's digest to one destination, if any."""
+        d = self.t["deliveries"]
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(d).where(
+                d.c.day == day.isoformat(), d.c.language == language, d.c.channel == channel,
+                d.c.destination == destination)).mappings().first()
+        return dict(row) if row else None
+
+    def record_delivery(self, day: date, language: str, channel: str, destination: str,
+                        status: str, attempts: int, error: str | None = None) -> None:
+        """Record that a delivery succeeded or failed (after `attempts` tries in all)."""
+        row = {"day": day.isoformat(), "language": language, "channel": channel,
+               "destination": destination, "status": status, "attempts": attempts,
+               "error": error, "updated_at": _now()}
+        keys = ["day", "language", "channel", "destination"]
+        self._write(lambda conn: self._upsert(conn, self.t["deliveries"], [row], keys))
 
     # runs ---------------------------------------------------------------
 
