@@ -22,6 +22,7 @@ from papergist.errors import EmptyFeed, MalformedResponse, PapergistError, Usage
 from papergist.http import HttpClient
 from papergist.models import RunReport
 from papergist.publish import publish, targets
+from papergist.site import build_site
 from papergist.pipeline import EXTENSIONS, RENDERERS, Pipeline, Result, check_day, render, utc_today
 from papergist.settings import SETTINGS, Settings, load_settings
 from papergist.store import Store
@@ -375,6 +376,38 @@ def _send_digest(settings: Settings, day: date, channels: list[str], dry_run: bo
             tries = f" after {r.attempts} attempt(s)" if r.status == "failed" else ""
             err.print(f"{r.channel} ({r.destination}): {r.status}{tries}{detail}", markup=False)
     return EXIT_DELIVERY if any(r.status == "failed" for r in results) else EXIT_OK
+
+
+@app.command("site")
+def site_command(
+    out: Annotated[Path, typer.Argument(metavar="DIR", help="Where to write the archive.")],
+    lang: Annotated[Optional[str], typer.Option(
+        "--lang", metavar="CODE", help="Which language's digests (default: the language setting).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No report on stderr.")] = False,
+) -> None:
+    """Write the static archive of every stored digest: days, papers, feed, search.
+
+    Re-running rewrites only what changed. Set site_url (PAPERGIST_SITE_URL) to the
+    archive's public URL so the Atom feed links to it.
+
+    \b
+    Example:
+      papergist site ./public && python -m http.server -d public
+    """
+    settings = load_settings({"language": lang})
+    check_creatable(out)
+    store = Store.open(settings.db_path)
+    try:
+        report = build_site(store, out, language=settings.language, site_url=settings.site_url)
+    finally:
+        store.close()
+    if not quiet:
+        err.print(f"{out}: {report.days} days ({report.rendered_days} rendered now), "
+                  f"{report.written} files written, {report.unchanged} unchanged", markup=False)
+        if not settings.site_url:
+            err.print("No Atom feed: set site_url (PAPERGIST_SITE_URL) to the archive's public "
+                      "URL; a feed needs absolute links.", markup=False)
+    raise typer.Exit(EXIT_OK if report.days else EXIT_EMPTY)
 
 
 @app.command("verify")

@@ -24,6 +24,7 @@ from papergist.errors import ConfigError
 from papergist.models import Digest
 from papergist.render.chat import discord_payloads, slack_payloads, telegram_messages
 from papergist.render.email import render_email
+from papergist.render.html import day_path
 from papergist.settings import Settings
 from papergist.store import Store
 
@@ -67,7 +68,7 @@ def _need(settings: Settings, channel: str, *names: str) -> None:
 def _archive(settings: Settings, digest: Digest) -> str | None:
     if not settings.site_url:
         return None
-    return f"{settings.site_url}/{digest.date:%Y/%m/%d}.html"
+    return f"{settings.site_url}/{day_path(digest.date)}"
 
 
 def email_target(settings: Settings) -> Target:

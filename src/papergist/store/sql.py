@@ -9,6 +9,7 @@ built, so the schema is stated once, in `migrations.py`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -199,6 +200,15 @@ class Store:
             body = conn.execute(sa.select(d.c.body).where(
                 d.c.day == day.isoformat(), d.c.kind == kind, d.c.language == language)).scalar()
         return Digest.model_validate_json(body) if body else None
+
+    def digest_stamps(self, language: str, kind: str = "daily") -> dict[date, str]:
+        """A hash of each stored digest: what changed since a site was last written."""
+        d = self.t["digests"]
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(d.c.day, d.c.body).where(
+                d.c.language == language, d.c.kind == kind)).all()
+        return {date.fromisoformat(day): hashlib.sha256(body.encode("utf-8")).hexdigest()
+                for day, body in rows}
 
     def delivery(self, day: date, language: str, channel: str,
                  destination: str) -> dict[str, Any] | None:
