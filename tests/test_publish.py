@@ -185,3 +185,11 @@ def test_a_crash_mid_way_then_a_rerun_delivers_each_exactly_once(tmp_path, fake_
     again = subprocess.run(run + ["publish", DAY, "--to", "email,slack,telegram"], env=env,
                            capture_output=True, text=True, timeout=60)
     assert again.stderr.count("skipped") == 3
+
+
+def test_digest_then_publish_in_one_run(cli, smtp, hooks, channels_env):
+    code, out, err = cli("digest", DAY, "-o", "day.md", "--publish", "email,slack")
+    assert code == 0, err
+    assert len(smtp.messages) == 1 and posts(hooks, SLACK_PATH)
+    code, out, err = cli("digest", DAY, "-o", "day.md", "--publish", "email,slack")
+    assert code == 0 and err.count("skipped") == 2 and len(smtp.messages) == 1

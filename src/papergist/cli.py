@@ -162,6 +162,9 @@ def digest(
     on_unverified: Annotated[Optional[str], typer.Option(
         "--on-unverified", metavar="POLICY", help="A model summary whose claims are not all in "
         "the paper, after one regeneration: warn (default), drop or keep.")] = None,
+    publish_to: Annotated[Optional[str], typer.Option(
+        "--publish", metavar="CHANNELS", help="Then publish the day's digest to these channels "
+        "(as papergist publish --to), for a daily cron.")] = None,
     refresh: Annotated[bool, typer.Option(
         "--refresh", help="Summarize again even when a stored summary of the same text exists.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
@@ -176,6 +179,7 @@ def digest(
       papergist digest --ids 2408.12637,2408.13252
       papergist digest 2024-08-26 --model gpt-4o-mini --lang ko
       OPENAI_BASE_URL=http://localhost:11434/v1 papergist digest --model llama3.1
+      papergist digest --out-dir papers --publish email,slack        # the daily cron
       papergist digest --since 2024-08-19 --until 2024-08-30 --out-dir papers/
     """
     if fmt not in RENDERERS:
@@ -197,6 +201,11 @@ def digest(
                               "concurrency": concurrency, "max_concurrency": max_concurrency,
                               "rpm": rpm, "tpm": tpm, "max_tokens": max_tokens,
                               "on_unverified": on_unverified})
+    channels = [c.strip() for c in (publish_to or "").split(",") if c.strip()]
+    if channels and (since or ids):
+        raise UsageError("--publish works with one day of the feed, not --ids or --since")
+    if channels:
+        targets(settings, channels)  # a missing setting is said before any work
     try:
         with ExitStack() as stack:
             pipe = _open_pipeline(stack, settings, quiet, refresh)
@@ -204,11 +213,13 @@ def digest(
                 code = _digest_range(pipe, parse_day(since), parse_day(until) if until else None,
                                      out_dir, fmt, quiet)
             else:
-                code = _digest_one(pipe, day, ids, fmt, output, out_dir, quiet)
+                code, used = _digest_one(pipe, day, ids, fmt, output, out_dir, quiet)
     except KeyboardInterrupt:
         err.print("papergist: interrupted; the summaries finished so far are kept in the store "
                   "(run again to finish)", markup=False)
         code = 130
+    if channels and code in (EXIT_OK, EXIT_INCOMPLETE):
+        code = max(code, _send_digest(settings, used, channels, dry_run=False, quiet=quiet))
     raise typer.Exit(code)
 
 
@@ -263,7 +274,8 @@ def _publish(result: Result, path: Path | None, fmt: str, quiet: bool,
 
 
 def _digest_one(pipe: Pipeline, day_text: str | None, ids: str | None, fmt: str,
-                output: Path | None, out_dir: Path | None, quiet: bool) -> int:
+                output: Path | None, out_dir: Path | None, quiet: bool) -> tuple[int, date]:
+    """One digest (a day, or arXiv ids); its exit status and the day it is for."""
     today = utc_today()
     if ids:
         day = today
@@ -271,11 +283,11 @@ def _digest_one(pipe: Pipeline, day_text: str | None, ids: str | None, fmt: str,
         if not id_list:
             raise UsageError("--ids needs at least one arXiv id, e.g. --ids 2408.12637")
         return _run_day(pipe, "digest --ids", day, lambda: pipe.ids_digest(id_list, day),
-                        output or _day_path(out_dir, day, fmt), fmt, quiet)
+                        output or _day_path(out_dir, day, fmt), fmt, quiet), day
     day = parse_day(day_text) if day_text else _newest_day(pipe, today)
     check_day(day, today)
     return _run_day(pipe, "digest", day, lambda: pipe.day_digest(day),
-                    output or _day_path(out_dir, day, fmt), fmt, quiet)
+                    output or _day_path(out_dir, day, fmt), fmt, quiet), day
 
 
 def _all_failed(day: date) -> PapergistError:
