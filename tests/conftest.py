@@ -7,10 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from fake_openai import FakeOpenAI
 from fakes import FakeArxiv, FakeHF, FakeServer
 from papergist.cli import main
 from papergist.http import HttpClient
 from papergist.settings import Settings, load_settings
+
+
+LLM_KEY = "sk-test-not-a-real-key"
 
 
 def local_env(home: Path, hf_url: str = "http://127.0.0.1:9", arxiv_url: str = "http://127.0.0.1:9",
@@ -76,3 +80,12 @@ def cli(tmp_path, fake_hf, arxiv, monkeypatch, capsys):
         return exit_info.value.code or 0, out, err
 
     return run
+
+
+@pytest.fixture
+def llm(monkeypatch):
+    """A fake OpenAI-compatible server, with OPENAI_BASE_URL and OPENAI_API_KEY set for it."""
+    with FakeOpenAI(api_key=LLM_KEY) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", LLM_KEY)
+        yield server

@@ -7,23 +7,14 @@ from datetime import date
 
 import pytest
 
-from fake_openai import Fault, FakeOpenAI
+from fake_openai import Fault
 from fakes import HF_FIXTURES, load_day
 from papergist.sources.hf_daily import parse_day
 from papergist.summarize.offline import OfflineSummarizer
 from papergist.verify import verify
 
 DAY = "2024-08-26"
-KEY = "sk-test"
 TARGET = "Building and better understanding"  # the title of 2408.12637
-
-
-@pytest.fixture
-def llm(monkeypatch):
-    with FakeOpenAI(api_key=KEY) as server:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", KEY)
-        yield server
 
 
 def invent_for_target(times: int):

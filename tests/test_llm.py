@@ -12,22 +12,13 @@ import time
 
 import pytest
 
-from conftest import local_env
+from conftest import LLM_KEY as KEY, local_env
 from fake_openai import Fault, FakeOpenAI, in_order
 from fakes import FIXTURES, Reply, load_day
 from papergist.summarize.language import check_language
 
 DAY = "2024-08-26"
 HTML = (FIXTURES / "arxiv_html" / "2508.08468v6_arxiv_html_2026-07.html").read_bytes()
-KEY = "sk-test-not-a-real-key"
-
-
-@pytest.fixture
-def llm(monkeypatch):
-    with FakeOpenAI(api_key=KEY) as server:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", KEY)
-        yield server
 
 
 def papers(out: str) -> list[dict]:

@@ -12,14 +12,12 @@ from html.parser import HTMLParser
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from fakes import HF_FIXTURES, load_day
-from papergist.errors import SummarizeError
+from fakes import HF_FIXTURES
+from digests import fixture_digest, fixture_items
 from papergist.models import (Digest, DigestItem, Paper, PaperFailure, Sections, Summary,
                               Verdict)
 from papergist.render.chat import one_line
 from papergist.render.email import render_email
-from papergist.sources.hf_daily import parse_day
-from papergist.summarize.offline import OfflineSummarizer
 
 DAYS = sorted(p.stem for p in HF_FIXTURES.glob("*.json"))
 ARCHIVE = "https://papers.example.org/2024/08/26.html"
@@ -37,25 +35,8 @@ TAGS = {"html", "head", "meta", "title", "body", "table", "tbody", "tr", "td", "
 # --- digests -------------------------------------------------------------------------
 
 
-def _items(day: str) -> list[DigestItem]:
-    listed, _ = parse_day(date.fromisoformat(day), load_day(day))
-    summarizer, items = OfflineSummarizer(), []
-    for entry in listed.entries:
-        try:
-            summary = summarizer.summarize(entry.paper, "en")
-        except SummarizeError as exc:
-            failure = PaperFailure(paper_id=entry.paper.id, stage="summarize", reason=str(exc))
-            items.append(DigestItem(paper=entry.paper, rank=entry.rank, upvotes=entry.upvotes,
-                                    failure=failure))
-        else:
-            items.append(DigestItem(paper=entry.paper, rank=entry.rank, upvotes=entry.upvotes,
-                                    summary=summary))
-    return sorted(items, key=lambda i: (-(i.upvotes or 0), i.rank))
-
-
-@lru_cache(maxsize=None)
-def day_digest(day: str) -> Digest:
-    return Digest(date=date.fromisoformat(day), items=tuple(_items(day)))
+_items = fixture_items
+day_digest = fixture_digest
 
 
 @lru_cache(maxsize=None)

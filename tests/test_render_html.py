@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from functools import lru_cache
 from html.parser import HTMLParser
 
 import lxml.html
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from fakes import HF_FIXTURES, load_day
-from papergist.errors import SummarizeError
+from fakes import HF_FIXTURES
+from digests import fixture_digest
 from papergist.models import (SECTION_TITLES, Digest, DigestItem, Paper, PaperFailure, Sections,
                               Summary, Verdict)
 from papergist.render.html import (clean, day_path, paper_path, render_html, render_paper_html,
                                    slug)
-from papergist.sources.hf_daily import parse_day
-from papergist.summarize.offline import OfflineSummarizer
 
 DAYS = sorted(p.stem for p in HF_FIXTURES.glob("*.json"))
 SITE = "https://papers.example.org/archive"
@@ -55,22 +52,7 @@ HOSTILE_URLS = [
 # --- digests ---------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
-def real_digest(day: str) -> Digest:
-    listed, _ = parse_day(date.fromisoformat(day), load_day(day))
-    summarizer, items = OfflineSummarizer(), []
-    for entry in listed.entries:
-        try:
-            summary = summarizer.summarize(entry.paper, "en")
-        except SummarizeError as exc:
-            failure = PaperFailure(paper_id=entry.paper.id, stage="summarize", reason=str(exc))
-            items.append(DigestItem(paper=entry.paper, rank=entry.rank, upvotes=entry.upvotes,
-                                    failure=failure))
-        else:
-            items.append(DigestItem(paper=entry.paper, rank=entry.rank, upvotes=entry.upvotes,
-                                    summary=summary))
-    items.sort(key=lambda i: (-(i.upvotes or 0), i.rank))
-    return Digest(date=listed.day, items=tuple(items))
+real_digest = fixture_digest
 
 
 def _paper(**kw) -> Paper:
