@@ -245,7 +245,7 @@ def _run_day(pipe: Pipeline, command: str, day: date, build: Callable[[], Result
     result, code = None, 1
     try:
         result = build()
-        code = _publish(result, path, fmt, quiet, empty_expected)
+        code = _report_and_write(result, path, fmt, quiet, empty_expected)
         return code
     except PapergistError as exc:
         code = exc.exit_code
@@ -257,8 +257,8 @@ def _run_day(pipe: Pipeline, command: str, day: date, build: Callable[[], Result
         pipe.store.finish_run(run_id, result.report if result else None, code)
 
 
-def _publish(result: Result, path: Path | None, fmt: str, quiet: bool,
-             empty_expected: bool) -> int:
+def _report_and_write(result: Result, path: Path | None, fmt: str, quiet: bool,
+                      empty_expected: bool) -> int:
     """Report on stderr, then write the digest unless it is empty."""
     day = result.digest.date
     print_report(result.report, quiet)
