@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import os
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from fake_openai import FakeOpenAI
 from fakes import FakeArxiv, FakeHF, FakeServer
+import papergist.cli
 from papergist.cli import main
 from papergist.http import HttpClient
 from papergist.settings import Settings, load_settings
 
 
 LLM_KEY = "sk-test-not-a-real-key"
+# The tests' "today": never the machine's clock. Tests that depend on the day also
+# run with the clock a year ahead (CLOCKS), so a suite green today stays green.
+TODAY = date(2026, 11, 24)
+CLOCKS = [TODAY, TODAY + timedelta(days=365)]
 
 
 def local_env(home: Path, hf_url: str = "http://127.0.0.1:9", arxiv_url: str = "http://127.0.0.1:9",
@@ -35,8 +41,14 @@ def local_env(home: Path, hf_url: str = "http://127.0.0.1:9", arxiv_url: str = "
 
 
 @pytest.fixture
-def fake_hf():
-    with FakeHF() as server:
+def today() -> date:
+    """The day the CLI and the fake HF API take for today (parametrize to move it)."""
+    return TODAY
+
+
+@pytest.fixture
+def fake_hf(today):
+    with FakeHF(today=today.isoformat()) as server:
         yield server
 
 
@@ -64,8 +76,10 @@ def arxiv():
 
 
 @pytest.fixture
-def cli(tmp_path, fake_hf, arxiv, monkeypatch, capsys):
-    """Run the CLI in-process against the fakes; returns (exit status, stdout, stderr)."""
+def cli(tmp_path, fake_hf, arxiv, monkeypatch, capsys, today):
+    """Run the CLI in-process against the fakes, its clock at `today`; returns (exit
+    status, stdout, stderr)."""
+    monkeypatch.setattr(papergist.cli, "clock", lambda: today)
     for key in [k for k in os.environ
                 if k.startswith(("PAPERGIST_", "OPENAI_")) or k == "HF_ENDPOINT"]:
         monkeypatch.delenv(key)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from datetime import datetime, timezone
 
 from fake_openai import FakeOpenAI
 from fakes import FIXTURES, FakeHF, FakeServer, Reply
@@ -27,7 +28,8 @@ def main() -> None:
     args = parser.parse_args()
     arxiv = FakeServer()  # 404 for every paper but one, which gets a real LaTeXML page
     arxiv.routes["/html/2408.12637"] = lambda req: Reply(200, HTML.read_bytes())
-    with FakeHF() as hf, arxiv, FakeOpenAI(latency=args.latency) as llm:
+    today = datetime.now(timezone.utc).date().isoformat()  # a hand-run demo: the real day
+    with FakeHF(today=today) as hf, arxiv, FakeOpenAI(latency=args.latency) as llm:
         print(f"export HF_ENDPOINT={hf.url} OPENAI_BASE_URL={llm.base_url} "
               f"PAPERGIST_ARXIV_URL={arxiv.url} PAPERGIST_FULLTEXT_DELAY=0", flush=True)
         try:

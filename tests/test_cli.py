@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import local_env
+from conftest import CLOCKS, local_env
 from fakes import Reply, load_day
-from papergist.pipeline import utc_today
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("PAPERGIST_UPDATE_GOLDEN") == "1"
@@ -95,8 +94,9 @@ def test_range_fills_and_skips(cli, tmp_path):
     assert "No papers in HF Daily Papers for 2024-08-24" in err and "20.md exists, skipped" in err
 
 
-def test_newest_day_is_said(cli, fake_hf):
-    yesterday = utc_today() - timedelta(days=1)
+@pytest.mark.parametrize("today", CLOCKS)
+def test_newest_day_is_said(cli, fake_hf, today):
+    yesterday = today - timedelta(days=1)
     fake_hf.days = {yesterday.isoformat(): load_day("2024-08-26")}
     code, out, err = cli("digest")
     assert code == 0
@@ -104,10 +104,37 @@ def test_newest_day_is_said(cli, fake_hf):
     assert out.startswith(f"## Daily Papers ({yesterday})")
 
 
-def test_no_papers_in_a_week_is_empty(cli, fake_hf):
+@pytest.mark.parametrize("today", CLOCKS)
+def test_newest_day_steps_over_a_day_hf_has_not_opened(cli, fake_hf, today):
+    """HF's day lags ours (around midnight UTC): its 400 for today means "not yet"."""
+    yesterday = today - timedelta(days=1)
+    fake_hf.today = yesterday.isoformat()
+    fake_hf.days = {yesterday.isoformat(): load_day("2024-08-26")}
+    code, out, err = cli("digest")
+    assert code == 0, err
+    assert f"HF Daily Papers has not opened {today} yet" in err
+    assert out.startswith(f"## Daily Papers ({yesterday})")
+
+
+def test_newest_day_other_400_is_an_error(cli, fake_hf):
+    fake_hf.fail = lambda req: Reply(400, '{"error": "limit must be at most 100"}')
+    code, out, err = cli("digest")
+    assert (code, out) == (5, "") and "limit must be at most 100" in err
+
+
+@pytest.mark.parametrize("today", CLOCKS)
+def test_no_papers_in_a_week_is_empty(cli, fake_hf, today):
     fake_hf.days = {}
     code, out, err = cli("digest")
-    assert (code, out) == (4, "") and "no papers in the week up to" in err
+    assert (code, out) == (4, "") and f"no papers in the week up to {today}" in err
+
+
+@pytest.mark.parametrize("today", CLOCKS)
+def test_a_future_day_is_refused_by_our_clock(cli, fake_hf, today):
+    tomorrow = today + timedelta(days=1)
+    code, out, err = cli("digest", tomorrow.isoformat())
+    assert (code, out) == (2, "") and f"{tomorrow} is in the future (today is {today}" in err
+    assert fake_hf.hits("/api/daily_papers") == []
 
 
 def test_empty_day_writes_nothing(cli, tmp_path):
@@ -178,10 +205,11 @@ def test_broken_entries_are_reported_not_dropped(cli, fake_hf):
     assert "> **No summary**: no source: neither full text nor abstract" in out
 
 
-def test_ids_digest_and_unknown_id(cli, arxiv):
+@pytest.mark.parametrize("today", CLOCKS)
+def test_ids_digest_and_unknown_id(cli, arxiv, today):
     code, out, err = cli("digest", "--ids", "2408.12637,2408.13252")
     assert code == 0, err
-    assert out.startswith(f"## arXiv Papers ({utc_today()})")
+    assert out.startswith(f"## arXiv Papers ({today})")
     assert out.index("(https://arxiv.org/abs/2408.12637)") < out.index("(https://arxiv.org/abs/2408.13252)")
     assert "Vote:" not in out
     arxiv.unknown = {"2408.99999"}

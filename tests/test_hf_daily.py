@@ -172,6 +172,6 @@ def test_other_4xx_is_rejected(settings, http, fake_hf):
 def test_newest_day_looks_back(settings, http, fake_hf):
     fake_hf.today = "2024-08-31"
     source = HFDailySource(http, settings)
-    assert source.newest_day(date(2024, 8, 31)) == date(2024, 8, 30)
+    assert source.newest_day(date(2024, 8, 31)).day == date(2024, 8, 30)
     fake_hf.days = {}
-    assert source.newest_day(date(2024, 8, 31)) is None
+    assert source.newest_day(date(2024, 8, 31)).day is None

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import ExitStack
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Callable, Optional
 
@@ -17,31 +16,17 @@ import typer
 from rich.console import Console
 
 from papergist import __version__
+from papergist.core import Papergist, check_summary, utc_today
 from papergist.deliver.files import check_creatable, check_writable, write_atomic
-from papergist.errors import EmptyFeed, MalformedResponse, PapergistError, UsageError
-from papergist.http import HttpClient
+from papergist.errors import PapergistError, UsageError
+from papergist.exits import (DELIVERY, EMPTY, EXIT_STATUSES, INCOMPLETE, INTERRUPTED, OK,
+                             exit_status)
 from papergist.models import RunReport
-from papergist.publish import publish, targets
-from papergist.site import build_site
-from papergist.pipeline import EXTENSIONS, RENDERERS, Pipeline, Result, check_day, render, utc_today
+from papergist.pipeline import EXTENSIONS, RENDERERS, Result, render
+from papergist.publish import Delivery
 from papergist.settings import SETTINGS, Settings, load_settings
-from papergist.store import Store
-from papergist.summarize.llm import LLMSummarizer, model_config
-from papergist.summarize.offline import OfflineSummarizer
-from papergist.verify import verify
 
-EXIT_STATUSES = """\b
-Exit status:
-  0  every paper has its summary (or, with --since, every day written is complete)
-  1  an unexpected internal error (a bug: please report it with the traceback)
-  2  bad usage: unknown option, invalid or future date, malformed arXiv id, bad setting
-  3  incomplete: the digest was written, but some papers have no summary (see the report)
-  4  empty: the feed has no papers for that day (weekends); nothing was written
-  5  a source failed: HF or arXiv unreachable, timing out, or sending malformed data
-  6  output failed: the output file or the store could not be written
-  7  a delivery failed (publish): see the report; a re-run retries only what failed
-"""
-EXIT_OK, EXIT_INCOMPLETE, EXIT_EMPTY, EXIT_DELIVERY = 0, 3, 4, 7
+EXIT_OK, EXIT_INCOMPLETE, EXIT_EMPTY, EXIT_DELIVERY = OK, INCOMPLETE, EMPTY, DELIVERY
 
 app = typer.Typer(
     name="papergist",
@@ -115,11 +100,6 @@ def print_report(report: RunReport, quiet: bool) -> None:
                   f"{cached}, {len(report.failures)} failed{tokens}", markup=False)
     for failure in report.failures:
         err.print(f"  failed {failure.paper_id} ({failure.stage}): {failure.reason}", markup=False)
-
-
-def exit_status(result: Result) -> int:
-    """0 when every paper has its summary, 3 otherwise."""
-    return EXIT_OK if result.report.complete else EXIT_INCOMPLETE
 
 
 @app.command()
@@ -204,105 +184,64 @@ def digest(
     channels = [c.strip() for c in (publish_to or "").split(",") if c.strip()]
     if channels and (since or ids):
         raise UsageError("--publish works with one day of the feed, not --ids or --since")
-    if channels:
-        targets(settings, channels)  # a missing setting is said before any work
-    try:
-        with ExitStack() as stack:
-            pipe = _open_pipeline(stack, settings, quiet, refresh)
+    with _open(settings, quiet, refresh) as pg:
+        if channels:
+            pg.check_channels(channels)  # a missing setting is said before any work
+        try:
             if since:
-                code = _digest_range(pipe, parse_day(since), parse_day(until) if until else None,
+                code = _digest_range(pg, parse_day(since), parse_day(until) if until else None,
                                      out_dir, fmt, quiet)
             else:
-                code, used = _digest_one(pipe, day, ids, fmt, output, out_dir, quiet)
-    except KeyboardInterrupt:
-        err.print("papergist: interrupted; the summaries finished so far are kept in the store "
-                  "(run again to finish)", markup=False)
-        code = 130
-    if channels and code in (EXIT_OK, EXIT_INCOMPLETE):
-        code = max(code, _send_digest(settings, used, channels, dry_run=False, quiet=quiet))
+                code, used = _digest_one(pg, day, ids, fmt, output, out_dir, quiet)
+        except KeyboardInterrupt:
+            err.print("papergist: interrupted; the summaries finished so far are kept in the "
+                      "store (run again to finish)", markup=False)
+            code = INTERRUPTED
+        if channels and code in (EXIT_OK, EXIT_INCOMPLETE):
+            code = max(code, _report_deliveries(pg.publish(used, channels), quiet))
     raise typer.Exit(code)
 
 
-def _open_pipeline(stack: ExitStack, settings: Settings, quiet: bool, refresh: bool) -> Pipeline:
-    config = model_config(settings)
-    summarizer = LLMSummarizer(config, settings) if config else OfflineSummarizer()
-    summarizer.check_language(settings.language)
-    store = Store.open(settings.db_path)
-    stack.callback(store.close)
-    http = stack.enter_context(HttpClient(settings))
+def clock() -> date:
+    """Today in UTC; tests replace this one function to move the CLI's clock."""
+    return utc_today()
+
+
+def _open(settings: Settings, quiet: bool, refresh: bool = False) -> Papergist:
     progress = QuietProgress() if quiet else StderrProgress()
-    if config:
-        progress.note(f"Summarizing with {config.model} at {config.base_url}, "
-                      f"in {settings.language}")
-    return Pipeline(settings=settings, http=http, store=store, summarizer=summarizer,
-                    language=settings.language, progress=progress, refresh=refresh)
-
-
-def _run_day(pipe: Pipeline, command: str, day: date, build: Callable[[], Result],
-             path: Path | None, fmt: str, quiet: bool, empty_expected: bool = False) -> int:
-    """Build one digest as a recorded run, report it and write it; its exit status."""
-    run_id = pipe.store.start_run(command, day)
-    result, code = None, 1
-    try:
-        result = build()
-        code = _report_and_write(result, path, fmt, quiet, empty_expected)
-        return code
-    except PapergistError as exc:
-        code = exc.exit_code
-        raise
-    except KeyboardInterrupt:
-        code = 130
-        raise
-    finally:
-        pipe.store.finish_run(run_id, result.report if result else None, code)
+    return Papergist(settings, progress=progress, today=lambda: clock(), refresh=refresh)
 
 
 def _report_and_write(result: Result, path: Path | None, fmt: str, quiet: bool,
                       empty_expected: bool) -> int:
     """Report on stderr, then write the digest unless it is empty."""
-    day = result.digest.date
     print_report(result.report, quiet)
     if not result.digest.items:
-        if result.report.failures:
-            raise _all_failed(day)
         if not (quiet and empty_expected):
-            err.print(f"No papers in HF Daily Papers for {day} (the feed has none on weekends "
-                      "and holidays); nothing written.", markup=False)
+            err.print(f"No papers in HF Daily Papers for {result.digest.date} (the feed has "
+                      "none on weekends and holidays); nothing written.", markup=False)
         return EXIT_EMPTY
     _emit(render(result.digest, fmt), path, quiet)
     return exit_status(result)
 
 
-def _digest_one(pipe: Pipeline, day_text: str | None, ids: str | None, fmt: str,
+def _digest_one(pg: Papergist, day_text: str | None, ids: str | None, fmt: str,
                 output: Path | None, out_dir: Path | None, quiet: bool) -> tuple[int, date]:
     """One digest (a day, or arXiv ids); its exit status and the day it is for."""
-    today = utc_today()
     if ids:
-        day = today
-        id_list = [i.strip() for i in ids.split(",") if i.strip()]
-        if not id_list:
-            raise UsageError("--ids needs at least one arXiv id, e.g. --ids 2408.12637")
-        return _run_day(pipe, "digest --ids", day, lambda: pipe.ids_digest(id_list, day),
-                        output or _day_path(out_dir, day, fmt), fmt, quiet), day
-    day = parse_day(day_text) if day_text else _newest_day(pipe, today)
-    check_day(day, today)
-    return _run_day(pipe, "digest", day, lambda: pipe.day_digest(day),
-                    output or _day_path(out_dir, day, fmt), fmt, quiet), day
+        result = pg.digest(ids=[i.strip() for i in ids.split(",") if i.strip()])
+    else:
+        day = parse_day(day_text) if day_text else _newest_day(pg, quiet)
+        result = pg.digest(day)
+    day = result.digest.date
+    return _report_and_write(result, output or _day_path(out_dir, day, fmt), fmt, quiet,
+                             False), day
 
 
-def _all_failed(day: date) -> PapergistError:
-    return MalformedResponse(f"no paper of {day} could be read (see the failures above); "
-                             "nothing written")
-
-
-def _newest_day(pipe: Pipeline, today: date) -> date:
-    day = pipe.newest_day(today)
-    if day is None:
-        raise EmptyFeed(f"HF Daily Papers has no papers in the week up to {today}; give a DATE")
-    growing = " (today in UTC: the list may still grow)" if day == today else ""
-    pipe.progress.note(f"Using {day}, the newest day HF Daily Papers has published{growing}")
-    if growing and isinstance(pipe.progress, QuietProgress):
-        err.print(f"Using {day}{growing}", markup=False)
+def _newest_day(pg: Papergist, quiet: bool) -> date:
+    day = pg.newest_day()
+    if quiet and day == pg.today():
+        err.print(f"Using {day} (today in UTC: the list may still grow)", markup=False)
     return day
 
 
@@ -322,24 +261,23 @@ def _emit(text: str, path: Path | None, quiet: bool) -> None:
         err.print(f"Wrote {path}", markup=False)
 
 
-def _digest_range(pipe: Pipeline, since: date, until: date | None, out_dir: Path, fmt: str,
+def _digest_range(pg: Papergist, since: date, until: date | None, out_dir: Path, fmt: str,
                   quiet: bool) -> int:
     """Every day from `since` to `until` not yet written; empty days are not failures."""
-    today = utc_today()
-    until = until or today
-    check_day(until, today)
-    if since > until:
-        raise UsageError(f"--since {since} is after --until {until}")
     worst = EXIT_OK
-    for offset in range((until - since).days + 1):
-        day = since + timedelta(days=offset)
+
+    def written(day: date) -> bool:
         path = _day_path(out_dir, day, fmt)
-        if path.exists():
-            pipe.progress.note(f"{day}: {path} exists, skipped")
-            continue
-        code = _run_day(pipe, "digest --since", day, lambda: pipe.day_digest(day), path, fmt,
-                        quiet, empty_expected=True)
-        worst = max(worst, EXIT_OK if code == EXIT_EMPTY else code)
+        if path is not None and path.exists():
+            pg.progress.note(f"{day}: {path} exists, skipped")
+            return True
+        return False
+
+    for done in pg.digest_days(since, until, skip=written):
+        if done.result is not None:
+            code = _report_and_write(done.result, _day_path(out_dir, done.day, fmt), fmt, quiet,
+                                     empty_expected=True)
+            worst = max(worst, EXIT_OK if code == EXIT_EMPTY else code)
     return worst
 
 
@@ -366,28 +304,19 @@ def publish_command(
     """
     settings = load_settings({"language": lang})
     channels = [c.strip() for c in to.split(",") if c.strip()]
-    raise typer.Exit(_send_digest(settings, parse_day(day), channels, dry_run, quiet))
+    with _open(settings, quiet=True) as pg:
+        deliveries = pg.publish(parse_day(day), channels, dry_run=dry_run)
+    raise typer.Exit(_report_deliveries(deliveries, quiet))
 
 
-def _send_digest(settings: Settings, day: date, channels: list[str], dry_run: bool,
-                 quiet: bool) -> int:
-    found = targets(settings, channels)
-    store = Store.open(settings.db_path)
-    try:
-        digest = store.load_digest(day, settings.language)
-        if digest is None:
-            raise UsageError(f"no {settings.language} digest stored for {day}: run "
-                             f"papergist digest {day} first")
-        results = publish(digest, settings.language, found, store, dry_run=dry_run,
-                          backoff=settings.http_backoff)
-    finally:
-        store.close()
-    for r in results:
+def _report_deliveries(deliveries: list[Delivery], quiet: bool) -> int:
+    """One line per destination (failures even when quiet); 7 if any failed."""
+    for r in deliveries:
         if r.status == "failed" or not quiet:
             detail = f": {r.error}" if r.error else ""
             tries = f" after {r.attempts} attempt(s)" if r.status == "failed" else ""
             err.print(f"{r.channel} ({r.destination}): {r.status}{tries}{detail}", markup=False)
-    return EXIT_DELIVERY if any(r.status == "failed" for r in results) else EXIT_OK
+    return EXIT_DELIVERY if any(r.status == "failed" for r in deliveries) else EXIT_OK
 
 
 @app.command("site")
@@ -408,11 +337,8 @@ def site_command(
     """
     settings = load_settings({"language": lang})
     check_creatable(out)
-    store = Store.open(settings.db_path)
-    try:
-        report = build_site(store, out, language=settings.language, site_url=settings.site_url)
-    finally:
-        store.close()
+    with _open(settings, quiet=True) as pg:
+        report = pg.site(out)
     if not quiet:
         err.print(f"{out}: {report.days} days ({report.rendered_days} rendered now), "
                   f"{report.written} files written, {report.unchanged} unchanged", markup=False)
@@ -441,7 +367,7 @@ def verify_command(
         | papergist verify -
     """
     items, single = _verify_input(file)
-    verdicts = [verify(i["sections"], i["title"], i["abstract"], i.get("fulltext"))
+    verdicts = [check_summary(i["sections"], i["title"], i["abstract"], i.get("fulltext"))
                 for i in items]
     docs = [v.model_dump(exclude={"warn"}) for v in verdicts]
     typer.echo(json.dumps(docs[0] if single else docs, ensure_ascii=False, indent=2))
@@ -521,8 +447,8 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, prog_name="papergist")
     except PapergistError as exc:
         err.print(f"papergist: error: {exc}", markup=False)
-        sys.exit(exc.exit_code)
+        sys.exit(exit_status(exc))
     except KeyboardInterrupt:
         err.print("papergist: interrupted", markup=False)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from typing import Callable, Protocol, Sequence
+from datetime import date
+from typing import Any, Awaitable, Callable, Protocol, Sequence
 
 from papergist.errors import SummarizeError, UsageError
 from papergist.http import HttpClient
@@ -21,7 +21,7 @@ from papergist.render.markdown import render_markdown
 from papergist.settings import Settings
 from papergist.sources.arxiv import ArxivSource, check_ids
 from papergist.sources.fulltext import FullTextSource, abstract_text
-from papergist.sources.hf_daily import HFDailySource
+from papergist.sources.hf_daily import HFDailySource, NewestDay
 from papergist.store import Store
 from papergist.summarize import Summarizer
 from papergist.verify import verify
@@ -54,11 +54,6 @@ class Silent:
 
     def advance(self) -> None:
         """Say nothing."""
-
-
-def utc_today() -> date:
-    """Today in UTC, the clock the HF feed publishes by."""
-    return datetime.now(timezone.utc).date()
 
 
 def check_day(day: date, today: date) -> None:
@@ -97,8 +92,9 @@ class Pipeline:
     language: str = "en"
     progress: Progress = Silent()
     refresh: bool = False
+    run: Callable[[Awaitable[Any]], Any] = asyncio.run  # the event loop the summarizer lives in
 
-    def newest_day(self, today: date) -> date | None:
+    def newest_day(self, today: date) -> NewestDay:
         """The newest day HF Daily Papers has published (looking back a week)."""
         return HFDailySource(self.http, self.settings).newest_day(today)
 
@@ -126,7 +122,7 @@ class Pipeline:
     def _summarized(self, day: date, kind: str, listed: list[ListedPaper],
                     fetch_failures: Sequence[PaperFailure]) -> Result:
         self.progress.start(len(listed), "Summarizing")
-        outcomes = asyncio.run(self._summarize_all([e.paper for e in listed]))
+        outcomes = self.run(self._summarize_all([e.paper for e in listed]))
         items = [DigestItem(paper=e.paper, rank=e.rank, upvotes=e.upvotes, summary=o.summary,
                             failure=o.failure) for e, o in zip(listed, outcomes)]
         items.sort(key=lambda i: (-(i.upvotes if i.upvotes is not None else -1), i.rank))
@@ -146,8 +142,7 @@ class Pipeline:
 
     async def _summarize_all(self, papers: list[Paper]) -> list[Outcome]:
         fulltext = FullTextSource(self.http, self.settings)
-        async with self.summarizer:
-            return list(await asyncio.gather(*(self._timed(p, fulltext) for p in papers)))
+        return list(await asyncio.gather(*(self._timed(p, fulltext) for p in papers)))
 
     async def _timed(self, paper: Paper, fulltext: FullTextSource) -> Outcome:
         try:

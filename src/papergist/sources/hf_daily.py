@@ -11,6 +11,7 @@ drop.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,8 @@ from papergist.sources.text import one_line, unwrap
 
 MAX_PAGES = 40
 NEWEST_DAY_LOOKBACK = 7
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
@@ -146,6 +149,14 @@ def _entry_id(entry: Any, position: int) -> str:
     return pid if isinstance(pid, str) and pid else f"entry-{position + 1}"
 
 
+@dataclass(frozen=True)
+class NewestDay:
+    """The newest day with papers (None: none in the week), and the days HF had not opened."""
+
+    day: date | None
+    not_open: tuple[date, ...] = ()
+
+
 class HFDailySource:
     """Reads one day, page by page, until the day's list is whole."""
 
@@ -176,12 +187,24 @@ class HFDailySource:
         """The day's list, and the entries that could not be read."""
         return parse_day(day, self.fetch_entries(day))
 
-    def newest_day(self, today: date) -> date | None:
-        """The newest day with papers, looking back from `today` (UTC) a week at most."""
+    def newest_day(self, today: date) -> NewestDay:
+        """The newest day with papers, looking back from `today` (UTC) a week at most.
+
+        HF answers 400 ("date must be a date before ...") for a day it has not
+        opened yet, around midnight UTC or when its clock lags ours: that day is
+        stepped over, and named in `not_open`. Any other 400 is an error.
+        """
+        not_open: list[date] = []
         for back in range(NEWEST_DAY_LOOKBACK + 1):
             day = today - timedelta(days=back)
-            response = self.http.get(self.url, what="HF Daily Papers",
-                                     params={"date": day.isoformat(), "limit": 1, "p": 0})
+            try:
+                response = self.http.get(self.url, what="HF Daily Papers",
+                                         params={"date": day.isoformat(), "limit": 1, "p": 0})
+            except SourceRejected as exc:
+                if exc.status == 400 and "date" in str(exc).lower():
+                    not_open.append(day)
+                    continue
+                raise
             if parse_page(response.content):
-                return day
-        return None
+                return NewestDay(day, tuple(not_open))
+        return NewestDay(None, tuple(not_open))

@@ -1,0 +1,253 @@
+"""The front door: one object that wires settings, store, HTTP, summarizer and pipeline.
+
+The CLI, a notebook and (next) the web app all go through `Papergist`; none of
+them builds a store, a client or a summarizer itself::
+
+    with papergist.open(model="gpt-4o-mini", language="ko") as pg:
+        result = pg.digest(date(2024, 8, 26))
+        pg.publish(result.digest.date, ["email"])
+
+One `Papergist` is one run: a single event loop, one model client and one
+scheduler for every day it digests, so a range of days keeps what the
+scheduler learned about the provider's limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from papergist.errors import EmptyFeed, MalformedResponse, PapergistError, UsageError
+from papergist.exits import exit_status
+from papergist.http import HttpClient
+from papergist.models import Digest, Verdict
+from papergist.pipeline import Pipeline, Progress, Result, Silent, check_day
+from papergist.publish import Delivery, publish, targets
+from papergist.settings import Settings, load_settings
+from papergist.site import SiteReport, build_site
+from papergist.store import Store
+from papergist.summarize import Summarizer
+from papergist.summarize.llm import LLMSummarizer, model_config
+from papergist.summarize.offline import OfflineSummarizer
+from papergist.verify import verify
+
+
+def utc_today() -> date:
+    """Today in UTC, the clock the HF feed publishes by."""
+    return datetime.now(timezone.utc).date()
+
+
+@dataclass(frozen=True)
+class DayResult:
+    """One day of a range: its result, or None when it was skipped."""
+
+    day: date
+    result: Result | None
+
+
+class Papergist:
+    """Settings, store, clients and summarizer for one run; use as a context manager.
+
+    `today` is the clock for "the newest day" and for refusing future days;
+    `progress` hears what a person would want to see.
+    """
+
+    def __init__(self, settings: Settings, *, progress: Progress | None = None,
+                 today: Callable[[], date] = utc_today, refresh: bool = False):
+        self.settings = settings
+        self.language = settings.language
+        self.progress: Progress = progress or Silent()
+        self.today = today
+        self.refresh = refresh
+        self._store: Store | None = None
+        self._http: HttpClient | None = None
+        self._runner: asyncio.Runner | None = None
+        self._summarizer: Summarizer | None = None
+
+    # wiring ---------------------------------------------------------------
+
+    def __enter__(self) -> "Papergist":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the summarizer, the HTTP client and the store (each if opened)."""
+        try:
+            if self._summarizer is not None and self._runner is not None:
+                self._runner.run(self._summarizer.__aexit__(None, None, None))
+        finally:
+            self._summarizer = None
+            if self._runner is not None:
+                self._runner.close()
+                self._runner = None
+            if self._http is not None:
+                self._http.close()
+                self._http = None
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    @property
+    def store(self) -> Store:
+        """The store under `PAPERGIST_HOME` (opened and migrated on first use)."""
+        if self._store is None:
+            self._store = Store.open(self.settings.db_path)
+        return self._store
+
+    @property
+    def http(self) -> HttpClient:
+        """The HTTP client for HF and arXiv."""
+        if self._http is None:
+            self._http = HttpClient(self.settings)
+        return self._http
+
+    def summarizer(self) -> Summarizer:
+        """The model summarizer if a model is configured, else the offline one; opened once."""
+        if self._summarizer is None:
+            config = model_config(self.settings)
+            summarizer: Summarizer = (LLMSummarizer(config, self.settings) if config
+                                      else OfflineSummarizer())
+            summarizer.check_language(self.language)
+            if config:
+                self.progress.note(f"Summarizing with {config.model} at {config.base_url}, "
+                                   f"in {self.language}")
+            self._runner = self._runner or asyncio.Runner()
+            self._runner.run(summarizer.__aenter__())
+            self._summarizer = summarizer
+        return self._summarizer
+
+    def _pipeline(self) -> Pipeline:
+        summarizer = self.summarizer()
+        assert self._runner is not None
+        return Pipeline(settings=self.settings, http=self.http, store=self.store,
+                        summarizer=summarizer, language=self.language,
+                        progress=self.progress, refresh=self.refresh, run=self._runner.run)
+
+    # digests --------------------------------------------------------------
+
+    def newest_day(self) -> date:
+        """The newest day HF Daily Papers has published, looking back a week."""
+        today = self.today()
+        found = self._pipeline().newest_day(today)
+        for day in found.not_open:
+            self.progress.note(f"HF Daily Papers has not opened {day} yet; looking at the day "
+                               "before")
+        if found.day is None:
+            raise EmptyFeed(f"HF Daily Papers has no papers in the week up to {today}; "
+                            "give a DATE")
+        growing = " (today in UTC: the list may still grow)" if found.day == today else ""
+        self.progress.note(f"Using {found.day}, the newest day HF Daily Papers has "
+                           f"published{growing}")
+        return found.day
+
+    def digest(self, day: date | None = None, *, ids: Sequence[str] | None = None) -> Result:
+        """The digest of one day of the feed (default: the newest), or of arXiv ids.
+
+        Recorded as a run in the store. Raises `EmptyFeed` never: an empty day is a
+        `Result` with no items; a source that fails raises `SourceError`.
+        """
+        if ids is not None:
+            if day is not None:
+                raise UsageError("give a day or ids, not both")
+            if not ids:
+                raise UsageError("--ids needs at least one arXiv id, e.g. --ids 2408.12637")
+            on = self.today()
+            return self._recorded("digest --ids", on,
+                                  lambda pipe: pipe.ids_digest(list(ids), on))
+        if day is None:
+            day = self.newest_day()
+        check_day(day, self.today())
+        return self._recorded("digest", day, lambda pipe: pipe.day_digest(day))
+
+    def digest_days(self, since: date, until: date | None = None, *,
+                    skip: Callable[[date], bool] = lambda day: False) -> Iterator[DayResult]:
+        """Each day from `since` to `until` (default today), oldest first.
+
+        Days for which `skip(day)` is true are not fetched. A source failure
+        stops the range (raised); the days before it were already yielded.
+        """
+        today = self.today()
+        until = until or today
+        check_day(until, today)
+        if since > until:
+            raise UsageError(f"--since {since} is after --until {until}")
+        for offset in range((until - since).days + 1):
+            day = since + timedelta(days=offset)
+            if skip(day):
+                yield DayResult(day, None)
+                continue
+            yield DayResult(day, self._recorded("digest --since", day,
+                                                lambda pipe, d=day: pipe.day_digest(d)))
+
+    def _recorded(self, command: str, day: date, build: Callable[[Pipeline], Result]) -> Result:
+        """Run `build` as a run recorded in the store, with how it ended."""
+        pipe = self._pipeline()
+        run_id = self.store.start_run(command, day)
+        result, code = None, 1
+        try:
+            result = build(pipe)
+            if not result.digest.items and result.report.failures:
+                raise MalformedResponse(f"no paper of {day} could be read (see the failures "
+                                        "above); nothing written")
+            code = exit_status(result)
+            return result
+        except PapergistError as exc:
+            code = exit_status(exc)
+            raise
+        except KeyboardInterrupt:
+            code = 130
+            raise
+        finally:
+            self.store.finish_run(run_id, result.report if result else None, code)
+
+    # after the digest -----------------------------------------------------
+
+    def publish(self, day: date, channels: Sequence[str], *,
+                dry_run: bool = False) -> list[Delivery]:
+        """Send the stored digest of `day` to `channels`, each destination exactly once."""
+        found = targets(self.settings, list(channels))
+        digest = self.store.load_digest(day, self.language)
+        if digest is None:
+            raise UsageError(f"no {self.language} digest stored for {day}: run "
+                             f"papergist digest {day} first")
+        return publish(digest, self.language, found, self.store, dry_run=dry_run,
+                       backoff=self.settings.http_backoff)
+
+    def check_channels(self, channels: Sequence[str]) -> None:
+        """Raise before any work if a channel is unknown or lacks a setting."""
+        targets(self.settings, list(channels))
+
+    def site(self, out: Path) -> SiteReport:
+        """Write (or bring up to date) the static archive of every stored digest."""
+        return build_site(self.store, out, language=self.language,
+                          site_url=self.settings.site_url)
+
+    def load_digest(self, day: date) -> Digest | None:
+        """The stored digest of `day` in this language, if any."""
+        return self.store.load_digest(day, self.language)
+
+
+def check_summary(sections: dict[str, str], title: str, abstract: str,
+                  fulltext: str | None = None) -> Verdict:
+    """Check one summary (any tool's) against its paper: every number and name."""
+    return verify(sections, title, abstract, fulltext)
+
+
+def open(settings: Settings | None = None, *, progress: Progress | None = None,  # noqa: A001
+         today: Callable[[], date] = utc_today, refresh: bool = False,
+         **overrides: Any) -> Papergist:
+    """A `Papergist` from settings (default: environment and config file) and overrides.
+
+    Overrides are setting names (`model="gpt-4o-mini"`, `language="ko"`), as a flag
+    would give them: they beat the environment and the config file.
+    """
+    if settings is None:
+        settings = load_settings(overrides)
+    elif overrides:
+        raise UsageError("give settings or overrides, not both")
+    return Papergist(settings, progress=progress, today=today, refresh=refresh)

@@ -1,0 +1,54 @@
+"""Exit statuses: the one mapping from outcomes and errors to process exit codes.
+
+Library classes know nothing of exit codes; the CLI (and the run records in the
+store, which keep the status a scheduler saw) ask this module.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from papergist.deliver.transports import DeliveryError
+from papergist.errors import (ConfigError, EmptyFeed, OutputError, SourceError, StoreError,
+                              UsageError)
+
+if TYPE_CHECKING:
+    from papergist.pipeline import Result
+
+OK, INTERNAL, USAGE, INCOMPLETE, EMPTY, SOURCE, OUTPUT, DELIVERY, INTERRUPTED = (
+    0, 1, 2, 3, 4, 5, 6, 7, 130)
+
+EXIT_STATUSES = """\b
+Exit status:
+  0  every paper has its summary (or, with --since, every day written is complete)
+  1  an unexpected internal error (a bug: please report it with the traceback)
+  2  bad usage: unknown option, invalid or future date, malformed arXiv id, bad setting
+  3  incomplete: the digest was written, but some papers have no summary (see the report)
+  4  empty: the feed has no papers for that day (weekends); nothing was written
+  5  a source failed: HF or arXiv unreachable, timing out, or sending malformed data
+  6  output failed: the output file or the store could not be written
+  7  a delivery failed (publish): see the report; a re-run retries only what failed
+"""
+
+# Most specific first: the first class an error is an instance of decides.
+ERROR_STATUSES: tuple[tuple[type[BaseException], int], ...] = (
+    (UsageError, USAGE),
+    (ConfigError, USAGE),
+    (EmptyFeed, EMPTY),
+    (SourceError, SOURCE),
+    (StoreError, OUTPUT),
+    (OutputError, OUTPUT),
+    (KeyboardInterrupt, INTERRUPTED),
+)
+
+
+def exit_status(outcome: "Result | BaseException") -> int:
+    """The exit status of a digest result or of an error."""
+    if isinstance(outcome, BaseException):
+        for kind, status in ERROR_STATUSES:
+            if isinstance(outcome, kind):
+                return status
+        return DELIVERY if isinstance(outcome, DeliveryError) else INTERNAL
+    if not outcome.digest.items:
+        return EMPTY
+    return OK if outcome.report.complete else INCOMPLETE
