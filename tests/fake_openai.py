@@ -254,6 +254,7 @@ class FakeOpenAI(FakeServer):
         self.model, self.api_key, self.strict_model = model, api_key, strict_model
         self.supports_json_schema, self.latency = supports_json_schema, latency
         self.rpm, self.tpm, self.plan = rpm, tpm, plan
+        self.honours_max_tokens = True  # False: replies run past max_tokens (a hostile server)
         self.calls: list[Call] = []
         self.in_flight = self.max_in_flight = 0
         self._window: deque[list[float]] = deque()  # [time admitted, tokens]
@@ -414,7 +415,7 @@ class FakeOpenAI(FakeServer):
         self.sleep(self.latency + (fault.delay if fault else 0.0))
         content, finish = self.content(messages, fault)
         limit = body.get("max_completion_tokens") or body.get("max_tokens")
-        if isinstance(limit, int) and ceil4(len(content)) > limit:
+        if self.honours_max_tokens and isinstance(limit, int) and ceil4(len(content)) > limit:
             content, finish = content[:limit * 4], "length"
         completion_tokens = ceil4(len(content))
         with self._lock:

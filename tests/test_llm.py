@@ -85,7 +85,7 @@ def test_a_reply_that_stays_bad_is_a_reported_failure(cli, llm):
         else None)
     code, out, err = cli("digest", DAY, "--model", "fake-gpt")
     assert code == 3
-    assert ("failed 2408.12637 (summarize): no usable reply after a repair turn: "
+    assert ("failed 2408.12637 (summarize): no usable reply after 4 replies: "
             "the reply was not a valid JSON object") in err
     assert "> **No summary**: no usable reply" in out and "- **Abstract**: " in out
     assert out.count("\n### [") == 11
@@ -202,7 +202,7 @@ def test_a_model_that_obeys_an_injection_is_caught(cli, llm):
     code, out, err = cli("digest", DAY, "--model", "fake-gpt", "--lang", "ko")
     assert code == 3
     assert "failed 2408.12637 (summarize)" in err
-    assert "failed 2408.13252 (summarize): no usable reply after a repair turn: the sections " \
+    assert "failed 2408.13252 (summarize): no usable reply after 2 replies: the sections " \
            "are not written in Korean" in err
 
 

@@ -19,11 +19,42 @@ Per-paper problems are not raised out of a batch: they become `PaperFailure`
 values in the run report (see `papergist.models`).
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 
 class PapergistError(Exception):
-    """Root of every error papergist raises on purpose."""
+    """Root of every error papergist raises on purpose.
+
+    Keyword arguments are context (`url`, `status`, `attempts`, `paper_id`,
+    `usage`, ...), kept as attributes; they survive pickling.
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str = "", **context: Any):
+        super().__init__(message)
+        self.__dict__.update(context)
+
+    @property
+    def message(self) -> str:
+        """The message alone."""
+        return str(self.args[0]) if self.args else ""
+
+    def with_context(self, **context: Any) -> "PapergistError":
+        """A copy of this error with more context."""
+        return _rebuild(type(self), self.args, {**self.__dict__, **context})
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(cls: type, args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class UsageError(PapergistError):
@@ -57,9 +88,8 @@ class SourceUnavailable(SourceError):
 class SourceRejected(SourceError):
     """The source refused the request (a 4xx other than 429)."""
 
-    def __init__(self, message: str, status: int):
-        super().__init__(message)
-        self.status = status
+    def __init__(self, message: str, status: int, **context: Any):
+        super().__init__(message, status=status, **context)
 
 
 class MalformedResponse(SourceError):

@@ -189,6 +189,7 @@ class PaperFailure(Frozen):
     paper_id: str
     stage: str
     reason: str
+    attempts: int = 0  # model requests sent for it in this run, resends included
 
 
 class DigestItem(Frozen):
@@ -199,6 +200,7 @@ class DigestItem(Frozen):
     upvotes: int | None = None
     summary: Summary | None = None
     failure: PaperFailure | None = None
+    attempts: int = 0  # model requests sent for this paper in the run that built it
 
 
 class Digest(Frozen):

@@ -8,6 +8,7 @@ is down, the store cannot be written) are raised as `PapergistError`s.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Awaitable, Callable, Protocol, Sequence
@@ -24,6 +25,7 @@ from papergist.sources.fulltext import FullTextSource, abstract_text
 from papergist.sources.hf_daily import HFDailySource, NewestDay
 from papergist.store import Store
 from papergist.summarize import Summarizer
+from papergist.summarize.scheduler import Stats
 from papergist.verify import verify
 
 RENDERERS: dict[str, Callable[[Digest], str]] = {"markdown": render_markdown, "json": render_json}
@@ -71,6 +73,8 @@ class Outcome:
     failure: PaperFailure | None = None
     cached: bool = False
     unverified: bool = False
+    attempts: int = 0  # model requests sent for the paper, resends included
+    usage: Usage = Usage()  # tokens spent in this run, a failed paper's too
 
 
 @dataclass(frozen=True)
@@ -124,16 +128,16 @@ class Pipeline:
         self.progress.start(len(listed), "Summarizing")
         outcomes = self.run(self._summarize_all([e.paper for e in listed]))
         items = [DigestItem(paper=e.paper, rank=e.rank, upvotes=e.upvotes, summary=o.summary,
-                            failure=o.failure) for e, o in zip(listed, outcomes)]
+                            failure=o.failure, attempts=o.attempts)
+                 for e, o in zip(listed, outcomes)]
         items.sort(key=lambda i: (-(i.upvotes if i.upvotes is not None else -1), i.rank))
-        fresh = [o.summary for o in outcomes if o.summary and not o.cached]
         report = RunReport(
             day=day, fetched=len(listed) + len(fetch_failures),
             summarized=sum(1 for o in outcomes if o.summary),
             cached=sum(1 for o in outcomes if o.cached),
             from_fulltext=sum(1 for o in outcomes if o.summary and o.summary.source == "fulltext"),
             unverified=sum(1 for o in outcomes if o.unverified),
-            usage=sum((s.usage for s in fresh), Usage()),
+            usage=sum((o.usage for o in outcomes), Usage()),
             failures=tuple(fetch_failures) + tuple(o.failure for o in outcomes if o.failure))
         digest = Digest(date=day, kind=kind, items=tuple(items))
         if items:
@@ -172,22 +176,36 @@ class Pipeline:
                 source_hash=self.summarizer.source_hash(paper, text))
             if cached:
                 return self._by_policy(cached, cached=True)
+        tally = Stats()
         try:
-            summary = await self._checked(paper, text)
+            summary = await self._checked(paper, text, tally)
         except SummarizeError as exc:
             return Outcome(failure=PaperFailure(paper_id=paper.id, stage="summarize",
-                                                reason=str(exc)))
+                                                reason=exc.message, attempts=tally.requests),
+                           attempts=tally.requests, usage=getattr(exc, "usage", Usage()))
         self.store.save_summaries([summary])
-        return self._by_policy(summary)
+        outcome = self._by_policy(summary)
+        return dataclasses.replace(outcome, attempts=tally.requests, usage=summary.usage)
 
-    async def _checked(self, paper: Paper, text: PaperText) -> Summary:
-        """A summary verified against what it was written from; regenerated once if not."""
+    async def _checked(self, paper: Paper, text: PaperText, tally: Stats) -> Summary:
+        """A summary verified against what it was written from; regenerated once if not.
+
+        If the regeneration fails (429s, the token cap, spoiled replies), the
+        first summary is kept with its verdict: `on_unverified` decides its fate,
+        and the tokens of both attempts are counted.
+        """
         body = self.summarizer.sent_body(text)
-        summary = await self.summarizer.summarize_text(paper, text, self.language)
+        summary = await self.summarizer.summarize_text(paper, text, self.language, tally=tally)
         verdict = verify(summary.sections.model_dump(), paper.title, paper.abstract, body)
         if verdict.status == "unverified" and not summary.extractive:
-            again = await self.summarizer.summarize_text(paper, text, self.language,
-                                                         regenerate=verdict.unsupported)
+            try:
+                again = await self.summarizer.summarize_text(
+                    paper, text, self.language, regenerate=verdict.unsupported, tally=tally)
+            except SummarizeError as exc:
+                spent = summary.usage + getattr(exc, "usage", Usage())
+                self.progress.note(f"{paper.id}: the regeneration failed ({exc.message}); "
+                                   "keeping the first summary")
+                return summary.model_copy(update={"usage": spent, "verification": verdict})
             summary = again.model_copy(update={"usage": summary.usage + again.usage})
             verdict = verify(summary.sections.model_dump(), paper.title, paper.abstract, body)
         return summary.model_copy(update={"verification": verdict})

@@ -30,6 +30,7 @@ def item_dict(item: DigestItem) -> dict[str, Any]:
         "model": summary.model if summary else None,
         "language": summary.language if summary else None,
         "usage": summary.usage.model_dump() if summary else None,
+        "attempts": item.attempts,
         "verification": summary.verification.model_dump(exclude={"warn"})
         if summary and summary.verification else None,
         "failure": item.failure.model_dump() if item.failure else None,

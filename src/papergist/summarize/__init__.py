@@ -31,6 +31,9 @@ class Summarizer(Protocol):
         """The part of `text` beyond the title and abstract that the summary is written from."""
 
     async def summarize_text(self, paper: Paper, text: PaperText, language: str,
-                             regenerate: tuple[str, ...] | None = None) -> Summary:
+                             regenerate: tuple[str, ...] | None = None,
+                             tally: Any = None) -> Summary:
         """Summarize one paper (`regenerate`: an earlier try failed the check against
-        the paper, with these unsupported claims), or raise `SummarizeError`."""
+        the paper, with these unsupported claims), or raise `SummarizeError` (with
+        `usage` and `attempts` as context). `tally` (a scheduler `Stats`) counts the
+        requests sent for it."""

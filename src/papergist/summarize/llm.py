@@ -8,6 +8,7 @@ validated sections in the asked language, with one repair turn.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
@@ -19,15 +20,20 @@ import httpx2
 from papergist import __version__
 from papergist.errors import ConfigError, SummarizeError, UsageError
 from papergist.http import retry_after_seconds
-from papergist.models import Paper, PaperText, Summary, Usage
+from papergist.models import Paper, PaperText, Sections, Summary, Usage
 from papergist.settings import Settings
 from papergist.summarize.budget import estimate_tokens, select_text
 from papergist.summarize.prompts import (PROMPT_VERSION, build_messages, regenerate_message,
                                          repair_message)
 from papergist.summarize.reply import SCHEMA, ReplyProblem, parse_reply
-from papergist.summarize.scheduler import RateLimits, Scheduler, Throttled, Transient, Window
+from papergist.summarize.scheduler import (RateLimits, Scheduler, Stats, Throttled, Transient,
+                                          Window)
 
 Structured = Literal["json_schema", "json_object"]
+REPLY_ATTEMPTS = 4  # replies read per summary: the first, a repair turn, two fresh resends
+# A reply longer than this many characters per max_tokens asked is a runaway (a token
+# is about 4 characters of English, 1-2 of Korean): refused before it is parsed.
+REPLY_CHARS_PER_TOKEN = 8
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0")
 _LANGUAGE_CODE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 
@@ -98,11 +104,33 @@ def model_config(settings: Settings, env: Mapping[str, str] | None = None) -> Mo
 
 @dataclass(frozen=True)
 class Completion:
-    """One reply of the chat API."""
+    """One reply of the chat API (`usage_known`: the server's `usage` could be read)."""
 
     content: str | None
     finish_reason: str | None
     usage: Usage
+    usage_known: bool = True
+
+
+def read_usage(body: dict[str, Any]) -> tuple[Usage, bool]:
+    """The reply's token usage, and whether it was readable.
+
+    Usage is advisory: servers send odd shapes (a list, `"prompt_tokens": "many"`).
+    What is readable is counted; an unreadable count is 0 and the reply is
+    marked, so the run can say once that its token counts are incomplete.
+    """
+    raw = body.get("usage")
+    if not isinstance(raw, dict):
+        return Usage(requests=1), False
+
+    def tokens(key: str) -> int | None:
+        value = raw.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 \
+            else None
+
+    prompt, completion = tokens("prompt_tokens"), tokens("completion_tokens")
+    return Usage(prompt_tokens=prompt or 0, completion_tokens=completion or 0, requests=1), \
+        prompt is not None and completion is not None
 
 
 class SchemaUnsupported(Exception):
@@ -180,12 +208,11 @@ class ChatAPI:
             content = choice["message"].get("content")
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             raise Transient("the model API sent a malformed completion") from None
-        usage = body.get("usage") or {}
+        usage, known = read_usage(body)
+        finish = choice.get("finish_reason") if isinstance(choice, dict) else None
         return Completion(content=content if isinstance(content, str) else None,
-                          finish_reason=choice.get("finish_reason"),
-                          usage=Usage(prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                                      completion_tokens=int(usage.get("completion_tokens") or 0),
-                                      requests=1))
+                          finish_reason=finish if isinstance(finish, str) else None,
+                          usage=usage, usage_known=known)
 
 
 class TokenCap:
@@ -220,6 +247,8 @@ class LLMSummarizer:
         self.budget_tokens = settings.budget_tokens
         self.retries, self.backoff = settings.http_retries, settings.http_backoff
         self.cap = TokenCap(settings.max_tokens)
+        self.max_reply_chars = REPLY_CHARS_PER_TOKEN * config.max_output_tokens
+        self.usage_unknown = 0  # replies whose `usage` could not be read
 
     async def __aenter__(self) -> "LLMSummarizer":
         headers = {"User-Agent": f"papergist/{__version__}"}
@@ -260,36 +289,59 @@ class LLMSummarizer:
         return hashlib.sha256(sent.encode("utf-8")).hexdigest()
 
     async def summarize_text(self, paper: Paper, text: PaperText, language: str,
-                             regenerate: tuple[str, ...] | None = None) -> Summary:
-        """Summarize from `text`; one repair turn; `SummarizeError` with the reason.
+                             regenerate: tuple[str, ...] | None = None,
+                             tally: Stats | None = None) -> Summary:
+        """Summarize from `text`, or raise `SummarizeError` with the reason.
 
-        `regenerate`: an earlier summary failed the check against the paper (its
-        unsupported claims, or none when it named nothing specific); the model is
-        told so and asked to write again from the paper only.
+        A spoiled reply (empty, cut off, not JSON, far too long) is a transient
+        fault: the model gets a repair turn, then fresh requests with backoff,
+        `REPLY_ATTEMPTS` replies in all. A reply in the wrong language gets one
+        repair turn; a second one ends the paper. `regenerate`: an earlier
+        summary failed the check against the paper (these unsupported claims,
+        or none when it named nothing specific); the model is told so. `tally`
+        counts the requests sent for this paper, resends included.
         """
-        messages = build_messages(paper.title, paper.abstract, self._body(text), language)
+        first = build_messages(paper.title, paper.abstract, self._body(text), language)
         if regenerate is not None:
-            messages.append(regenerate_message(regenerate))
-        usage = Usage()
-        for attempt in (1, 2):
-            completion = await self._send(messages)
-            usage = usage + completion.usage
+            first.append(regenerate_message(regenerate))
+        usages: list[Usage] = []
+        sections = await self._sections(first, language, tally or Stats(), usages)
+        return Summary(paper_id=paper.id, sections=sections, summarizer=self.name,
+                       model=self.model, language=language, prompt_version=PROMPT_VERSION,
+                       source=text.source, source_hash=self.source_hash(paper, text),
+                       paper_version=paper.version, usage=sum(usages, Usage()))
+
+    async def _sections(self, first: list[dict], language: str, tally: Stats,
+                        usages: list[Usage]) -> Sections:
+        """Ask until a reply parses, within the attempt budget; usage goes to `usages`."""
+        messages, repaired, wrong_language = first, False, 0
+        for attempt in range(1, REPLY_ATTEMPTS + 1):
             try:
-                sections = parse_reply(completion.content, completion.finish_reason, language)
+                completion = await self._send(messages, tally)
+            except SummarizeError as exc:
+                raise exc.with_context(usage=sum(usages, Usage()),
+                                       attempts=tally.requests) from None
+            usages.append(completion.usage)
+            try:
+                return parse_reply(completion.content, completion.finish_reason, language,
+                                   max_chars=self.max_reply_chars)
             except ReplyProblem as problem:
-                if attempt == 2:
-                    raise SummarizeError(f"no usable reply after a repair turn: {problem}") from None
-                messages = messages + [
-                    {"role": "assistant", "content": completion.content or ""},
-                    repair_message(str(problem), language)]
-                continue
-            return Summary(paper_id=paper.id, sections=sections, summarizer=self.name,
-                           model=self.model, language=language, prompt_version=PROMPT_VERSION,
-                           source=text.source, source_hash=self.source_hash(paper, text),
-                           paper_version=paper.version, usage=usage)
+                wrong_language += problem.kind == "language"
+                if attempt == REPLY_ATTEMPTS or wrong_language == 2:
+                    raise SummarizeError(
+                        f"no usable reply after {attempt} replies: {problem}",
+                        usage=sum(usages, Usage()), attempts=tally.requests) from None
+                if not repaired:
+                    messages = first + [
+                        {"role": "assistant", "content": (completion.content or "")[:4000]},
+                        repair_message(str(problem), language)]
+                    repaired = True
+                else:
+                    messages = first
+                    await asyncio.sleep(self.scheduler.backoff_for(attempt))
         raise AssertionError("unreachable")
 
-    async def _send(self, messages: list[dict]) -> Completion:
+    async def _send(self, messages: list[dict], tally: Stats) -> Completion:
         estimate = sum(estimate_tokens(m["content"]) for m in messages) + \
             self.config.max_output_tokens
         self.cap.reserve(estimate)
@@ -297,9 +349,12 @@ class LLMSummarizer:
         try:
             async def send() -> tuple[Completion, int]:
                 completion = await self.api.complete(messages)
+                if not completion.usage_known:
+                    self.usage_unknown += 1
+                    return completion, estimate  # pace on the estimate when usage is unreadable
                 return completion, completion.usage.total_tokens
-            completion = await self.scheduler.call(send, estimate)
-            used = completion.usage.total_tokens
+            completion = await self.scheduler.call(send, estimate, tally)
+            used = completion.usage.total_tokens if completion.usage_known else estimate
             return completion
         except Throttled:
             raise SummarizeError("the model API kept answering 429 (rate limited); "

@@ -257,9 +257,11 @@ class OfflineSummarizer:
         return None
 
     async def summarize_text(self, paper: Paper, text: PaperText, language: str,
-                             regenerate: tuple[str, ...] | None = None) -> Summary:
+                             regenerate: tuple[str, ...] | None = None,
+                             tally: object = None) -> Summary:
         """The pipeline's entry point: the abstract is all this summarizer reads
-        (quoting it, it has nothing to regenerate: `regenerate` is ignored)."""
+        (quoting it, it has nothing to regenerate and sends nothing: `regenerate`
+        and `tally` are ignored)."""
         return self.summarize(paper, language)
 
     def check_language(self, language: str) -> None:

@@ -27,8 +27,20 @@ _FENCE = re.compile(r"^\s*```[\w-]*\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
 _KEY_ALIASES = {re.sub(r"[^a-z]", "", key): key for key in SECTION_KEYS}
 
 
+SECTION_MAX_CHARS = 3000  # a section longer than this is a spoiled reply, never stored
+
+
 class ReplyProblem(ValueError):
-    """A reply that cannot be used as it is; the message says why."""
+    """A reply that cannot be used as it is; the message says why.
+
+    `kind` is "spoiled" (empty, cut off, not JSON, the wrong shape, far too
+    long: what a flaky server sends, worth asking again) or "language" (the
+    model wrote another language: worth one repair turn, not more).
+    """
+
+    def __init__(self, message: str, kind: str = "spoiled"):
+        super().__init__(message)
+        self.kind = kind
 
 
 def _json_object(content: str, truncated: bool) -> dict[str, Any]:
@@ -65,15 +77,28 @@ def _sections(value: dict[str, Any]) -> Sections:
     empty = [k for k in SECTION_KEYS if not getattr(sections, k).strip()]
     if empty:
         raise ReplyProblem(f"the section(s) {', '.join(repr(k) for k in empty)} are empty")
+    long = [k for k in SECTION_KEYS if len(getattr(sections, k)) > SECTION_MAX_CHARS]
+    if long:
+        raise ReplyProblem(f"the section(s) {', '.join(repr(k) for k in long)} are longer "
+                           f"than {SECTION_MAX_CHARS:,} characters")
     return sections
 
 
-def parse_reply(content: str | None, finish_reason: str | None, language: str) -> Sections:
-    """Three sections from a reply, checked to be in `language`; or `ReplyProblem`."""
+def parse_reply(content: str | None, finish_reason: str | None, language: str,
+                max_chars: int | None = None) -> Sections:
+    """Three sections from a reply, checked to be in `language`; or `ReplyProblem`.
+
+    `max_chars`: a reply longer than this is far beyond the length asked for
+    (a runaway or a hostile server) and is refused before it is parsed.
+    """
     if not content or not content.strip():
         raise ReplyProblem("the reply was empty")
+    if max_chars is not None and len(content) > max_chars:
+        raise ReplyProblem(f"the reply was {len(content):,} characters, far beyond the length "
+                           "asked for")
     sections = _sections(_json_object(content, finish_reason == "length"))
     text = " ".join(sections.model_dump().values())
     if check_language(text, language) is False:
-        raise ReplyProblem(f"the sections are not written in {language_name(language)}")
+        raise ReplyProblem(f"the sections are not written in {language_name(language)}",
+                           kind="language")
     return sections

@@ -137,11 +137,15 @@ class RateLimits:
 
 @dataclass
 class Stats:
-    """What the scheduler saw in a run."""
+    """What the scheduler saw: in a run (`Scheduler.stats`), or for one paper (a tally)."""
 
     requests: int = 0
     throttled: int = 0
     transient: int = 0
+
+    def count(self, field: str) -> None:
+        """One more of `field`."""
+        setattr(self, field, getattr(self, field) + 1)
 
 
 class Scheduler:
@@ -158,12 +162,15 @@ class Scheduler:
         while (wait := self.resume_at - time.monotonic()) > 0:
             await asyncio.sleep(wait)
 
-    async def call(self, send: Callable[[], Awaitable[tuple[T, int]]], tokens: int) -> T:
+    async def call(self, send: Callable[[], Awaitable[tuple[T, int]]], tokens: int,
+                   tally: Stats | None = None) -> T:
         """Send (with retries) a request estimated at `tokens`.
 
         `send` returns its result and the tokens actually used, or raises
-        `Throttled` / `Transient`; anything else propagates at once.
+        `Throttled` / `Transient`; anything else propagates at once. `tally`, if
+        given, counts this caller's requests, 429s and transient failures too.
         """
+        tallies = [self.stats] + ([tally] if tally is not None else [])
         throttles = transient = 0
         await self._pause()
         await self.window.acquire()
@@ -172,27 +179,30 @@ class Scheduler:
                 await self._pause()
                 entry = await self.limits.reserve(tokens)
                 epoch = self.window.epoch
-                self.stats.requests += 1
+                for t in tallies:
+                    t.count("requests")
                 try:
                     result, used = await send()
                 except Throttled as exc:
                     self.limits.settle(entry, 0)
                     throttles += 1
-                    self.stats.throttled += 1
+                    for t in tallies:
+                        t.count("throttled")
                     self.window.throttled(epoch)
                     if throttles > self.max_throttles:
                         raise
                     wait = exc.retry_after
-                    wait = self._backoff(throttles) if wait is None else min(wait, MAX_BACKOFF)
+                    wait = self.backoff_for(throttles) if wait is None else min(wait, MAX_BACKOFF)
                     self.resume_at = max(self.resume_at, time.monotonic() + wait)
                     continue
                 except Transient:
                     self.limits.settle(entry, 0)
                     transient += 1
-                    self.stats.transient += 1
+                    for t in tallies:
+                        t.count("transient")
                     if transient >= self.retries:
                         raise
-                    await asyncio.sleep(self._backoff(transient))
+                    await asyncio.sleep(self.backoff_for(transient))
                     continue
                 self.limits.settle(entry, used)
                 await self.window.succeeded()
@@ -200,5 +210,6 @@ class Scheduler:
         finally:
             await self.window.release()
 
-    def _backoff(self, attempt: int) -> float:
+    def backoff_for(self, attempt: int) -> float:
+        """Seconds to wait before attempt `attempt + 1`: exponential, with jitter."""
         return min(MAX_BACKOFF, self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))

@@ -1,0 +1,149 @@
+"""Nothing lost to a flaky model server: spoiled replies, runaway replies, odd usage,
+a regeneration that fails. Real HTTP to the fake OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fake_openai import Fault, every
+from fakes import load_day
+from papergist.summarize.llm import REPLY_ATTEMPTS
+
+DAY = "2024-08-26"
+TARGET = "2408.12637"  # its abstract starts "Building and better understanding"
+
+
+def fifty() -> list[dict]:
+    """50 real entries from two recorded days of different API generations."""
+    entries = (load_day("2025-10-15") + load_day("2024-10-25"))[:50]
+    assert len({e["paper"]["id"] for e in entries}) == 50
+    return entries
+
+
+def papers(out: str) -> dict[str, dict]:
+    return {p["id"]: p for p in json.loads(out)["papers"]}
+
+
+def is_target(request: dict) -> bool:
+    return "Building and better" in request["messages"][1]["content"]
+
+
+def test_fifty_of_fifty_when_one_reply_in_seven_is_cut_in_half(cli, llm, fake_hf):
+    """Counted over every request, so a repair turn or a resend is spoiled too."""
+    fake_hf.days = {DAY: fifty()}
+    llm.plan = every(7, Fault("truncated"))
+    code, out, err = cli("digest", DAY, "--model", "fake-gpt", "-f", "json")
+    assert code == 0, err
+    found = papers(out)
+    assert len(found) == 50 and all(p["sections"] for p in found.values())
+    spoiled = sum(1 for c in llm.calls if c.fault is not None)
+    assert spoiled == len(llm.calls) // 7
+    assert sum(p["attempts"] for p in found.values()) == len(llm.calls)
+    assert "50 fetched, 50 summarized" in err
+
+
+def test_two_spoiled_replies_in_a_row_for_one_paper(cli, llm):
+    seen = []
+
+    def plan(index, request):
+        if is_target(request):
+            seen.append(index)
+            return Fault("empty") if len(seen) <= 2 else None
+        return None
+
+    llm.plan = plan
+    code, out, err = cli("digest", DAY, "--model", "fake-gpt", "-f", "json")
+    assert code == 0, err
+    target = papers(out)[TARGET]
+    assert target["sections"] and target["attempts"] == 3
+    sent = [c.request["messages"] for c in llm.calls if is_target(c.request)]
+    assert [len(m) for m in sent] == [2, 4, 2]  # the first, a repair turn, a fresh resend
+    others = [p for i, p in papers(out).items() if i != TARGET]
+    assert all(p["attempts"] == 1 for p in others)
+
+
+def test_a_paper_spoiled_every_time_fails_after_its_budget(cli, llm):
+    llm.plan = lambda index, request: Fault("truncated") if is_target(request) else None
+    code, out, err = cli("digest", DAY, "--model", "fake-gpt", "-f", "json")
+    assert code == 3
+    assert f"failed {TARGET} (summarize): no usable reply after {REPLY_ATTEMPTS} replies" in err
+    target = papers(out)[TARGET]
+    assert target["attempts"] == REPLY_ATTEMPTS
+    assert target["failure"]["attempts"] == REPLY_ATTEMPTS
+    assert sum(1 for c in llm.calls if is_target(c.request)) == REPLY_ATTEMPTS
+
+
+def test_wrong_language_twice_is_permanent(cli, llm):
+    llm.plan = lambda index, request: Fault("wrong_language") if is_target(request) else None
+    code, out, err = cli("digest", DAY, "--model", "fake-gpt", "--lang", "ko", "-f", "json")
+    assert code == 3
+    assert "no usable reply after 2 replies: the sections are not written in Korean" in err
+    assert sum(1 for c in llm.calls if is_target(c.request)) == 2
+
+
+def test_a_runaway_reply_is_spoiled_and_asked_again(cli, llm, monkeypatch):
+    """A 1 MB reply to a request for 1,500 tokens is never parsed, stored or published."""
+    runaway = json.dumps({"whats_new": "x " * 500_000, "technical_details": "y",
+                          "performance_highlights": "z"})
+    original = llm.content
+    sent = []
+
+    def content(messages, fault=None):
+        if "Building and better" in messages[1]["content"] and not sent:
+            sent.append(1)
+            return runaway, "stop"
+        return original(messages, fault)
+
+    monkeypatch.setattr(llm, "content", content)
+    llm.honours_max_tokens = False  # a hostile server
+    code, out, err = cli("digest", DAY, "--model", "fake-gpt", "-f", "json")
+    assert code == 0, err
+    target = papers(out)[TARGET]
+    assert target["attempts"] == 2 and len(out) < 200_000
+    repair = next(c.request["messages"] for c in llm.calls
+                  if is_target(c.request) and len(c.request["messages"]) == 4)
+    assert "far beyond the length asked for" in repair[3]["content"]
+
+
+@pytest.mark.parametrize("usage", [{"prompt_tokens": "many", "completion_tokens": 3},
+                                   [1, 2, 3], None, "lots"])
+def test_odd_usage_objects_do_not_lose_the_digest(cli, llm, monkeypatch, usage):
+    answer = llm._answer
+
+    def odd(req, call):
+        reply = answer(req, call)
+        if reply.status == 200:
+            body = json.loads(reply.body)
+            body["usage"] = usage
+            reply.body = json.dumps(body)
+        return reply
+
+    monkeypatch.setattr(llm, "_answer", odd)
+    code, out, err = cli("digest", DAY, "--model", "fake-gpt", "-f", "json")
+    assert code == 0, err
+    assert len(papers(out)) == 11 and all(p["sections"] for p in papers(out).values())
+    assert err.count("had no readable token usage") == 1
+
+
+def test_a_failed_regeneration_keeps_the_first_summary_and_counts_its_tokens(cli, llm):
+    """The first summary is unverified; the regeneration is throttled to death."""
+    def plan(index, request):
+        if not is_target(request):
+            return None
+        if "which the paper does not" in request["messages"][-1]["content"]:
+            return Fault("status", status=429, retry_after=0)
+        return Fault("other_paper")
+
+    llm.plan = plan
+    code, out, err = cli("digest", DAY, "--model", "fake-gpt", "-f", "json")
+    target = papers(out)[TARGET]
+    assert target["sections"] is not None and target["failure"] is None
+    assert target["verification"]["status"] == "unverified"
+    assert target["usage"]["requests"] == 1 and target["usage"]["prompt_tokens"] > 0
+    assert "keeping the first summary" in err
+    doc = json.loads(out)
+    assert doc["usage"]["prompt_tokens"] == sum(p["usage"]["prompt_tokens"]
+                                                for p in papers(out).values())
+    assert code == 0
