@@ -255,6 +255,7 @@ class FakeOpenAI(FakeServer):
         self.supports_json_schema, self.latency = supports_json_schema, latency
         self.rpm, self.tpm, self.plan = rpm, tpm, plan
         self.honours_max_tokens = True  # False: replies run past max_tokens (a hostile server)
+        self.send_quota_headers = True  # x-ratelimit-* headers whenever rpm or tpm is set
         self.calls: list[Call] = []
         self.in_flight = self.max_in_flight = 0
         self._window: deque[list[float]] = deque()  # [time admitted, tokens]
@@ -361,10 +362,29 @@ class FakeOpenAI(FakeServer):
                     429, f"Rate limit reached for {self.model} on {what[1]}. Please try again "
                     f"in {wait:.3f}s.", what[0], "rate_limit_exceeded",
                     headers={"Retry-After": str(math.ceil(wait)),
-                             "retry-after-ms": str(math.ceil(wait * 1000))})
+                             "retry-after-ms": str(math.ceil(wait * 1000)),
+                             **self._quota_headers(now)})
             entry = [now, float(prompt_tokens)]
             self._window.append(entry)
             return entry
+
+    def _quota_headers(self, now: float) -> dict[str, str]:
+        """OpenAI's `x-ratelimit-*` headers for the limits set (call with the lock held)."""
+        if not self.send_quota_headers:
+            return {}
+        headers: dict[str, str] = {}
+        reset = (self._window[-1][0] + WINDOW - now) if self._window else 0.0
+        if self.rpm is not None:
+            headers.update({"x-ratelimit-limit-requests": str(self.rpm),
+                            "x-ratelimit-remaining-requests":
+                                str(max(0, self.rpm - len(self._window))),
+                            "x-ratelimit-reset-requests": f"{max(reset, 0.0):.3f}s"})
+        if self.tpm is not None:
+            used = sum(tokens for _, tokens in self._window)
+            headers.update({"x-ratelimit-limit-tokens": str(self.tpm),
+                            "x-ratelimit-remaining-tokens": str(max(0, int(self.tpm - used))),
+                            "x-ratelimit-reset-tokens": f"{max(reset, 0.0):.3f}s"})
+        return headers
 
     # -- routes ---------------------------------------------------------------------
 
@@ -421,6 +441,7 @@ class FakeOpenAI(FakeServer):
         with self._lock:
             admitted[1] += completion_tokens
             call.content = content
+            quota = self._quota_headers(time.monotonic())
         return Reply(200, json.dumps({
             "id": f"chatcmpl-fake{call.index:06d}", "object": "chat.completion",
             "created": int(time.time()), "model": body["model"],
@@ -430,7 +451,7 @@ class FakeOpenAI(FakeServer):
                          "logprobs": None, "finish_reason": finish}],
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                       "total_tokens": prompt_tokens + completion_tokens},
-        }, ensure_ascii=False), {"Content-Type": "application/json"})
+        }, ensure_ascii=False), {"Content-Type": "application/json", **quota})
 
     def content(self, messages: list[dict], fault: Fault | None = None) -> tuple[str, str]:
         """The reply content and finish_reason for `messages` under `fault`."""

@@ -147,3 +147,12 @@ def test_a_failed_regeneration_keeps_the_first_summary_and_counts_its_tokens(cli
     assert doc["usage"]["prompt_tokens"] == sum(p["usage"]["prompt_tokens"]
                                                 for p in papers(out).values())
     assert code == 0
+
+
+def test_limits_are_learned_from_the_servers_headers(cli, llm):
+    """No --rpm/--tpm given: the x-ratelimit-* headers of the replies set them."""
+    llm.rpm, llm.tpm = 5000, 2_000_000
+    code, out, err = cli("digest", DAY, "--model", "fake-gpt", "-f", "json")
+    assert code == 0, err
+    assert err.count("Learned the provider's limits from its headers: 5,000 requests/min") == 1
+    assert "2,000,000 tokens/min" in err and llm.statuses().count(429) == 0

@@ -7,7 +7,9 @@ import time
 
 import pytest
 
-from papergist.summarize.scheduler import RateLimits, Scheduler, Throttled, Transient, Window
+from papergist.summarize.llm import _duration, read_quota
+from papergist.summarize.scheduler import (Quota, RateLimits, Scheduler, Throttled, Transient,
+                                           Window)
 
 
 def run(coro):
@@ -100,8 +102,74 @@ def test_throttled_request_waits_retry_after_then_succeeds():
             return "ok", 10
         assert await scheduler.call(send, 10) == "ok"
         assert calls[1] - calls[0] >= 0.29
-        assert scheduler.window.limit < 4 and scheduler.stats.throttled == 1
+        # an isolated 429 that says when to come back pauses, it does not shrink
+        assert scheduler.window.limit > 4 and scheduler.stats.throttled == 1
+        assert scheduler.window.decreases == 0
     run(go())
+
+
+def test_throttling_that_persists_after_a_pause_shrinks_the_window():
+    async def go():
+        scheduler = _scheduler(start=8)
+        answers = [Throttled(0.05), Throttled(0.05), None]
+
+        async def send():
+            answer = answers.pop(0)
+            if answer is not None:
+                raise answer
+            return "ok", 1
+        assert await scheduler.call(send, 1) == "ok"
+        assert scheduler.window.decreases == 1 and 4 <= scheduler.window.limit < 5
+    run(go())
+
+
+def test_a_429_without_retry_after_shrinks_at_once():
+    async def go():
+        scheduler = _scheduler(start=8)
+        answers = [Throttled(None), None]
+
+        async def send():
+            answer = answers.pop(0)
+            if answer is not None:
+                raise answer
+            return "ok", 1
+        assert await scheduler.call(send, 1) == "ok"
+        assert scheduler.window.decreases == 1
+    run(go())
+
+
+def test_rate_limit_headers_teach_per_minute_limits_and_pause_when_exhausted():
+    now = [100.0]
+    scheduler = Scheduler(Window(4, 16), RateLimits(None, None), clock=lambda: now[0])
+    scheduler.learn(Quota(limit_requests=500, remaining_requests=499, reset_requests=0.12,
+                          limit_tokens=30_000, remaining_tokens=29_000, reset_tokens=2.0))
+    assert (scheduler.limits.rpm, scheduler.limits.tpm) == (500, 30_000)
+    assert scheduler.learned == ["500 requests/min", "30,000 tokens/min"]
+    assert scheduler.resume_at == 0.0
+    scheduler.learn(Quota(limit_requests=500, remaining_requests=0, reset_requests=7.5))
+    assert scheduler.resume_at == 107.5 and len(scheduler.learned) == 2
+
+
+def test_daily_limits_and_limits_the_user_gave_are_not_replaced():
+    scheduler = Scheduler(Window(4, 16), RateLimits(60, None), clock=lambda: 0.0)
+    scheduler.learn(Quota(limit_requests=1000, reset_requests=30.0,  # the user's 60 stays
+                          limit_tokens=500_000, reset_tokens=3 * 3600.0))  # a daily limit
+    assert (scheduler.limits.rpm, scheduler.limits.tpm) == (60, None)
+    assert scheduler.learned == []
+
+
+@pytest.mark.parametrize("text, seconds", [("1s", 1.0), ("6m0s", 360.0), ("59.12s", 59.12),
+                                           ("120ms", 0.12), ("2", 2.0), ("1h2m", 3720.0),
+                                           ("soon", None), ("", None), ("1s later", None)])
+def test_reset_durations(text, seconds):
+    assert _duration(text) == (pytest.approx(seconds) if seconds is not None else None)
+
+
+def test_quota_headers_are_read_leniently():
+    quota = read_quota({"x-ratelimit-limit-requests": "60", "x-ratelimit-remaining-requests":
+                        "many", "x-ratelimit-reset-tokens": "1m"})
+    assert quota == Quota(limit_requests=60, reset_tokens=60.0)
+    assert read_quota({}).empty
 
 
 def test_transient_failures_back_off_then_give_up_and_free_the_slot():
@@ -136,6 +204,7 @@ def test_a_narrower_window_holds_back_new_requests_not_resends():
         async def new():
             attempts.append(("c", time.monotonic() - started))
             return "c", 0
+        scheduler.paused_until = 0.0  # a pause has come and gone: throttling persists
         b = asyncio.create_task(scheduler.call(slow, 1))
         await asyncio.sleep(0.01)
         a = asyncio.create_task(scheduler.call(throttled_once, 1))

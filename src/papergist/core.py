@@ -66,7 +66,6 @@ class Papergist:
         self._http: HttpClient | None = None
         self._runner: asyncio.Runner | None = None
         self._summarizer: Summarizer | None = None
-        self._usage_noted = False
 
     # wiring ---------------------------------------------------------------
 
@@ -196,7 +195,7 @@ class Papergist:
                 raise MalformedResponse(f"no paper of {day} could be read (see the failures "
                                         "above); nothing written")
             code = exit_status(result)
-            self._say_unknown_usage()
+            self._say_run_notes()
             return result
         except PapergistError as exc:
             code = exit_status(exc)
@@ -207,13 +206,10 @@ class Papergist:
         finally:
             self.store.finish_run(run_id, result.report if result else None, code)
 
-    def _say_unknown_usage(self) -> None:
-        """Once per run: some replies' token usage could not be read."""
-        unknown = getattr(self._summarizer, "usage_unknown", 0)
-        if unknown and not self._usage_noted:
-            self._usage_noted = True
-            self.progress.note(f"{unknown} model replies had no readable token usage: the "
-                               "token counts are incomplete")
+    def _say_run_notes(self) -> None:
+        """What the summarizer learned that a person should hear once."""
+        for note in self.summarizer().run_notes():
+            self.progress.note(note)
 
     # after the digest -----------------------------------------------------
 

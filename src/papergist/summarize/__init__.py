@@ -21,6 +21,9 @@ class Summarizer(Protocol):
     async def __aexit__(self, *exc: Any) -> None:
         """Close them."""
 
+    def run_notes(self) -> list[str]:
+        """Notes a person should hear once about the run so far (limits learned, ...)."""
+
     def check_language(self, language: str) -> None:
         """Raise `UsageError` before any work if `language` cannot be written."""
 

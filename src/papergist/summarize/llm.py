@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import Any, Callable, Literal, Mapping
 
 import httpx2
 
@@ -26,8 +26,8 @@ from papergist.summarize.budget import estimate_tokens, select_text
 from papergist.summarize.prompts import (PROMPT_VERSION, build_messages, regenerate_message,
                                          repair_message)
 from papergist.summarize.reply import SCHEMA, ReplyProblem, parse_reply
-from papergist.summarize.scheduler import (RateLimits, Scheduler, Stats, Throttled, Transient,
-                                          Window)
+from papergist.summarize.scheduler import (Quota, RateLimits, Scheduler, Stats, Throttled,
+                                          Transient, Window)
 
 Structured = Literal["json_schema", "json_object"]
 REPLY_ATTEMPTS = 4  # replies read per summary: the first, a repair turn, two fresh resends
@@ -146,12 +146,63 @@ def _error_message(response: httpx2.Response) -> str:
     return " ".join(str(message or "").split())[:300]
 
 
-class ChatAPI:
-    """The chat-completions endpoint of one provider."""
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
-    def __init__(self, config: ModelConfig, client: httpx2.AsyncClient):
+
+def _duration(text: str | None) -> float | None:
+    """Seconds in a reset header: "1s", "6m0s", "59.12s", "120ms" or a bare number."""
+    if not text:
+        return None
+    text = text.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+
+
+def _count_header(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None and int(text) >= 0 else None
+    except ValueError:
+        return None
+
+
+def read_quota(headers: Mapping[str, str]) -> Quota:
+    """The `x-ratelimit-*` headers of a reply (whatever is there and readable)."""
+    def get(name: str) -> str | None:
+        return headers.get(f"x-ratelimit-{name}")
+    return Quota(limit_requests=_count_header(get("limit-requests")),
+                 remaining_requests=_count_header(get("remaining-requests")),
+                 reset_requests=_duration(get("reset-requests")),
+                 limit_tokens=_count_header(get("limit-tokens")),
+                 remaining_tokens=_count_header(get("remaining-tokens")),
+                 reset_tokens=_duration(get("reset-tokens")))
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """`retry-after-ms` (OpenAI's precise one) if readable, else `Retry-After`."""
+    precise = _count_header(headers.get("retry-after-ms"))
+    if precise is not None:
+        return precise / 1000
+    return retry_after_seconds(headers.get("Retry-After"))
+
+
+class ChatAPI:
+    """The chat-completions endpoint of one provider.
+
+    `on_quota` hears every reply's rate-limit headers (the scheduler learns from them).
+    """
+
+    def __init__(self, config: ModelConfig, client: httpx2.AsyncClient,
+                 on_quota: Callable[[Quota], None] = lambda quota: None):
         self.config, self.client = config, client
         self.structured: Structured = config.structured
+        self.on_quota = on_quota
 
     def _body(self, messages: list[dict], structured: Structured) -> dict[str, Any]:
         if structured == "json_schema":
@@ -178,6 +229,9 @@ class ChatAPI:
             raise Transient(f"timed out after {self.config.timeout:g} s") from None
         except httpx2.TransportError as exc:
             raise Transient(f"connection failed ({type(exc).__name__})") from None
+        quota = read_quota(response.headers)
+        if not quota.empty:
+            self.on_quota(quota)
         self._raise_for_status(response, structured)
         return self._completion(response)
 
@@ -187,7 +241,7 @@ class ChatAPI:
             return
         message = _error_message(response)
         if status == 429:
-            raise Throttled(retry_after_seconds(response.headers.get("Retry-After")))
+            raise Throttled(_retry_after(response.headers))
         if status >= 500 or status in (408, 409):
             raise Transient(f"HTTP {status}: {message}")
         if status == 400 and structured == "json_schema" and re.search(
@@ -249,6 +303,7 @@ class LLMSummarizer:
         self.cap = TokenCap(settings.max_tokens)
         self.max_reply_chars = REPLY_CHARS_PER_TOKEN * config.max_output_tokens
         self.usage_unknown = 0  # replies whose `usage` could not be read
+        self._said_usage, self._said_learned = False, 0
 
     async def __aenter__(self) -> "LLMSummarizer":
         headers = {"User-Agent": f"papergist/{__version__}"}
@@ -258,14 +313,25 @@ class LLMSummarizer:
                                max_keepalive_connections=self.config.max_concurrency)
         self._client = httpx2.AsyncClient(headers=headers, timeout=self.config.timeout,
                                           limits=limits, trust_env=False)
-        self.api = ChatAPI(self.config, self._client)
         self.scheduler = Scheduler(Window(self.config.concurrency, self.config.max_concurrency),
                                    RateLimits(self.config.rpm or None, self.config.tpm or None),
                                    retries=self.retries, backoff=self.backoff)
+        self.api = ChatAPI(self.config, self._client, on_quota=self.scheduler.learn)
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
         await self._client.aclose()
+
+    def run_notes(self) -> list[str]:
+        """What a person should hear once about the run so far (each said once)."""
+        notes = [f"Learned the provider's limits from its headers: {what}; pacing to them"
+                 for what in self.scheduler.learned[self._said_learned:]]
+        self._said_learned = len(self.scheduler.learned)
+        if self.usage_unknown and not self._said_usage:
+            self._said_usage = True
+            notes.append(f"{self.usage_unknown} model replies had no readable token usage: "
+                         "the token counts are incomplete")
+        return notes
 
     def check_language(self, language: str) -> None:
         """Any language a model can write; only the code's shape is checked."""

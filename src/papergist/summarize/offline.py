@@ -256,6 +256,10 @@ class OfflineSummarizer:
         """Nothing beyond the abstract is read."""
         return None
 
+    def run_notes(self) -> list[str]:
+        """Nothing to say: no model, no limits."""
+        return []
+
     async def summarize_text(self, paper: Paper, text: PaperText, language: str,
                              regenerate: tuple[str, ...] | None = None,
                              tally: object = None) -> Summary:

@@ -15,6 +15,12 @@ Three mechanisms, all in one event loop:
   5xx and timeouts. A request keeps its slot through its own retries (as TCP
   retransmits a lost segment at once): a narrower window holds back *new*
   requests, not the resending of one the provider turned away.
+
+A 429 that says when to come back (`Retry-After`) pauses every sender but does
+not shrink the window: only a 429 for a request sent *after* such a pause ended
+(throttling that persists), or one without `Retry-After`, does. The provider's
+rate-limit headers (`x-ratelimit-*`, as OpenAI, Groq, Together, OpenRouter and
+vLLM send them) teach the scheduler limits the user did not give (`learn`).
 """
 
 from __future__ import annotations
@@ -41,6 +47,23 @@ class Throttled(Exception):
 
 class Transient(Exception):
     """A failure worth retrying after a backoff: 5xx, a timeout, a dropped connection."""
+
+
+@dataclass(frozen=True)
+class Quota:
+    """What a provider's `x-ratelimit-*` headers said (None: not said)."""
+
+    limit_requests: int | None = None
+    remaining_requests: int | None = None
+    reset_requests: float | None = None  # seconds until the request limit is whole again
+    limit_tokens: int | None = None
+    remaining_tokens: int | None = None
+    reset_tokens: float | None = None
+
+    @property
+    def empty(self) -> bool:
+        """True when no header was there."""
+        return self == Quota()
 
 
 class Window:
@@ -152,15 +175,49 @@ class Scheduler:
     """Runs requests under the window, the rate limits and `Retry-After` pauses."""
 
     def __init__(self, window: Window, limits: RateLimits, *, retries: int = 4,
-                 backoff: float = 1.0, max_throttles: int = 20):
+                 backoff: float = 1.0, max_throttles: int = 20,
+                 clock: Callable[[], float] = time.monotonic):
         self.window, self.limits = window, limits
         self.retries, self.backoff, self.max_throttles = retries, backoff, max_throttles
+        self.clock = clock
         self.resume_at = 0.0
+        self.paused_until: float | None = None  # the end of the last Retry-After pause
         self.stats = Stats()
+        self.learned: list[str] = []  # what the provider's headers taught, in words
 
     async def _pause(self) -> None:
-        while (wait := self.resume_at - time.monotonic()) > 0:
+        while (wait := self.resume_at - self.clock()) > 0:
             await asyncio.sleep(wait)
+
+    def learn(self, quota: Quota) -> None:
+        """Take in a reply's rate-limit headers.
+
+        A per-minute limit the user did not set is adopted, so the rest of the
+        run is paced before it (a limit whose reset is longer than a minute is a
+        daily one, and left alone). An exhausted limit pauses every sender until
+        its reset.
+        """
+        if quota.limit_requests and not self.limits.rpm and (quota.reset_requests or 0) <= 60:
+            self.limits.rpm = quota.limit_requests
+            self.learned.append(f"{quota.limit_requests:,} requests/min")
+        if quota.limit_tokens and not self.limits.tpm and (quota.reset_tokens or 0) <= 60:
+            self.limits.tpm = quota.limit_tokens
+            self.learned.append(f"{quota.limit_tokens:,} tokens/min")
+        for remaining, reset in ((quota.remaining_requests, quota.reset_requests),
+                                 (quota.remaining_tokens, quota.reset_tokens)):
+            if remaining == 0 and reset is not None:
+                self.resume_at = max(self.resume_at, self.clock() + min(reset, MAX_BACKOFF))
+
+    def _throttled(self, exc: Throttled, sent_at: float, epoch: int, throttles: int) -> None:
+        """Pause every sender; shrink the window only if throttling persists."""
+        persists = self.paused_until is not None and sent_at >= self.paused_until
+        if exc.retry_after is None or persists:
+            self.window.throttled(epoch)
+        wait = exc.retry_after
+        wait = self.backoff_for(throttles) if wait is None else min(wait, MAX_BACKOFF)
+        self.resume_at = max(self.resume_at, self.clock() + wait)
+        if exc.retry_after is not None:
+            self.paused_until = self.resume_at
 
     async def call(self, send: Callable[[], Awaitable[tuple[T, int]]], tokens: int,
                    tally: Stats | None = None) -> T:
@@ -178,7 +235,7 @@ class Scheduler:
             while True:
                 await self._pause()
                 entry = await self.limits.reserve(tokens)
-                epoch = self.window.epoch
+                epoch, sent_at = self.window.epoch, self.clock()
                 for t in tallies:
                     t.count("requests")
                 try:
@@ -188,12 +245,10 @@ class Scheduler:
                     throttles += 1
                     for t in tallies:
                         t.count("throttled")
-                    self.window.throttled(epoch)
                     if throttles > self.max_throttles:
+                        self.window.throttled(epoch)
                         raise
-                    wait = exc.retry_after
-                    wait = self.backoff_for(throttles) if wait is None else min(wait, MAX_BACKOFF)
-                    self.resume_at = max(self.resume_at, time.monotonic() + wait)
+                    self._throttled(exc, sent_at, epoch, throttles)
                     continue
                 except Transient:
                     self.limits.settle(entry, 0)
