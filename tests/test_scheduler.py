@@ -108,17 +108,41 @@ def test_throttled_request_waits_retry_after_then_succeeds():
     run(go())
 
 
-def test_throttling_that_persists_after_a_pause_shrinks_the_window():
+def test_an_isolated_429_delays_only_its_own_request():
+    async def go():
+        scheduler = _scheduler(start=4)
+        started, seen = time.monotonic(), []
+
+        async def throttled_once():
+            seen.append(("a", time.monotonic() - started))
+            if len(seen) == 1:
+                raise Throttled(0.5)
+            return "a", 0
+
+        async def other():
+            seen.append(("b", time.monotonic() - started))
+            return "b", 0
+        a = asyncio.create_task(scheduler.call(throttled_once, 1))
+        await asyncio.sleep(0.05)
+        assert await scheduler.call(other, 1) == "b"
+        assert await a == "a"
+        (_, first), (_, b_sent), (_, resent) = seen
+        assert b_sent < 0.3 <= 0.5 <= resent  # b did not wait for a's Retry-After
+        assert scheduler.window.decreases == 0 and scheduler.resume_at == 0.0
+    run(go())
+
+
+def test_throttling_that_persists_shrinks_the_window():
     async def go():
         scheduler = _scheduler(start=8)
-        answers = [Throttled(0.05), Throttled(0.05), None]
+        answers = [Throttled(0.01), Throttled(0.01), Throttled(0.01), Throttled(0.01), None]
 
         async def send():
             answer = answers.pop(0)
             if answer is not None:
                 raise answer
             return "ok", 1
-        assert await scheduler.call(send, 1) == "ok"
+        assert await scheduler.call(send, 1) == "ok"  # the 4th 429 in a row: it persists
         assert scheduler.window.decreases == 1 and 4 <= scheduler.window.limit < 5
     run(go())
 
@@ -204,7 +228,7 @@ def test_a_narrower_window_holds_back_new_requests_not_resends():
         async def new():
             attempts.append(("c", time.monotonic() - started))
             return "c", 0
-        scheduler.paused_until = 0.0  # a pause has come and gone: throttling persists
+        scheduler.recent.extend([True] * 4)  # throttling persists
         b = asyncio.create_task(scheduler.call(slow, 1))
         await asyncio.sleep(0.01)
         a = asyncio.create_task(scheduler.call(throttled_once, 1))

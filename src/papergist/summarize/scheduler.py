@@ -16,9 +16,10 @@ Three mechanisms, all in one event loop:
   retransmits a lost segment at once): a narrower window holds back *new*
   requests, not the resending of one the provider turned away.
 
-A 429 that says when to come back (`Retry-After`) pauses every sender but does
-not shrink the window: only a 429 for a request sent *after* such a pause ended
-(throttling that persists), or one without `Retry-After`, does. The provider's
+An isolated 429 that says when to come back (`Retry-After`) delays only its own
+request: the others go on, the window keeps its size. Throttling that persists
+(a quarter of the recent replies), or a 429 without `Retry-After`, halves the
+window and pauses every sender. The provider's
 rate-limit headers (`x-ratelimit-*`, as OpenAI, Groq, Together, OpenRouter and
 vLLM send them) teach the scheduler limits the user did not give (`learn`).
 """
@@ -35,6 +36,8 @@ from typing import Awaitable, Callable, TypeVar
 T = TypeVar("T")
 MAX_BACKOFF = 60.0
 WINDOW_SHARE = 0.98  # of a known per-minute limit: room for clocks that disagree a little
+RECENT = 20  # replies remembered to tell isolated 429s from persistent throttling
+PERSISTENT_SHARE = 0.25  # of them throttled: the account itself is over its limit
 
 
 class Throttled(Exception):
@@ -181,7 +184,7 @@ class Scheduler:
         self.retries, self.backoff, self.max_throttles = retries, backoff, max_throttles
         self.clock = clock
         self.resume_at = 0.0
-        self.paused_until: float | None = None  # the end of the last Retry-After pause
+        self.recent: deque[bool] = deque(maxlen=RECENT)  # True: that reply was a 429
         self.stats = Stats()
         self.learned: list[str] = []  # what the provider's headers taught, in words
 
@@ -208,16 +211,18 @@ class Scheduler:
             if remaining == 0 and reset is not None:
                 self.resume_at = max(self.resume_at, self.clock() + min(reset, MAX_BACKOFF))
 
-    def _throttled(self, exc: Throttled, sent_at: float, epoch: int, throttles: int) -> None:
-        """Pause every sender; shrink the window only if throttling persists."""
-        persists = self.paused_until is not None and sent_at >= self.paused_until
-        if exc.retry_after is None or persists:
-            self.window.throttled(epoch)
-        wait = exc.retry_after
-        wait = self.backoff_for(throttles) if wait is None else min(wait, MAX_BACKOFF)
+    def _throttled(self, exc: Throttled, epoch: int, throttles: int) -> float:
+        """Seconds this request alone waits before its resend (0: every sender pauses)."""
+        self.recent.append(True)
+        persists = len(self.recent) >= 4 and sum(self.recent) >= PERSISTENT_SHARE * len(
+            self.recent)
+        if exc.retry_after is not None and not persists:
+            return min(exc.retry_after, MAX_BACKOFF)
+        self.window.throttled(epoch)
+        wait = self.backoff_for(throttles) if exc.retry_after is None else min(
+            exc.retry_after, MAX_BACKOFF)
         self.resume_at = max(self.resume_at, self.clock() + wait)
-        if exc.retry_after is not None:
-            self.paused_until = self.resume_at
+        return 0.0
 
     async def call(self, send: Callable[[], Awaitable[tuple[T, int]]], tokens: int,
                    tally: Stats | None = None) -> T:
@@ -235,7 +240,7 @@ class Scheduler:
             while True:
                 await self._pause()
                 entry = await self.limits.reserve(tokens)
-                epoch, sent_at = self.window.epoch, self.clock()
+                epoch = self.window.epoch
                 for t in tallies:
                     t.count("requests")
                 try:
@@ -248,7 +253,9 @@ class Scheduler:
                     if throttles > self.max_throttles:
                         self.window.throttled(epoch)
                         raise
-                    self._throttled(exc, sent_at, epoch, throttles)
+                    alone = self._throttled(exc, epoch, throttles)
+                    if alone:
+                        await asyncio.sleep(alone)
                     continue
                 except Transient:
                     self.limits.settle(entry, 0)
@@ -260,6 +267,7 @@ class Scheduler:
                     await asyncio.sleep(self.backoff_for(transient))
                     continue
                 self.limits.settle(entry, used)
+                self.recent.append(False)
                 await self.window.succeeded()
                 return result
         finally:
