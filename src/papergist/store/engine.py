@@ -13,6 +13,8 @@ at once with "database is locked" if another process wrote meanwhile.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -38,9 +40,25 @@ def _sqlite_connect(busy_timeout: float) -> Callable[[Any, Any], None]:
         # First: switching a fresh file to WAL takes a lock another opener may hold.
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA journal_mode=WAL")
+        if cur.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            _switch_to_wal(cur, busy_timeout)
         cur.close()
     return on_connect
+
+
+def _switch_to_wal(cur: Any, busy_timeout: float) -> None:
+    # Two processes converting a fresh file at once can deadlock on its
+    # locks; SQLite then answers "database is locked" without waiting, so
+    # we retry until busy_timeout has passed.
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:

@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from papergist.errors import StoreError
-from papergist.models import DailyList, Digest, ListedPaper, Paper, RunReport, Sections, Summary, Usage, Verdict
+from papergist.models import (DailyList, Digest, ListedPaper, Paper, RunReport, Sections, Summary,
+                              Usage, Verdict)
 from papergist.store import bodies, leases
 from papergist.store.engine import create_engine, dialect_insert, write_transaction
 from papergist.store.migrations import migrate
