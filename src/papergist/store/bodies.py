@@ -17,7 +17,9 @@ from pydantic import BaseModel
 from papergist.models import Digest
 
 DIGEST_SCHEMA = 1
-"""Version of the digest JSON this papergist writes (`digests.body_schema`)."""
+"""Version of the digest JSON this papergist writes (`digests.body_schema`; rows
+stored before the column existed hold 1). Bump it with a change that needs a
+conversion on load, and convert by version in `load_digest`."""
 
 
 def dump_digest(digest: Digest) -> str:
