@@ -11,7 +11,10 @@ from datetime import datetime, timezone
 from typing import Callable
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
+
+from papergist.errors import StoreError
+from papergist.store.engine import write_transaction
 
 
 def _initial(conn: Connection) -> None:
@@ -118,28 +121,76 @@ def _digests_and_deliveries(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _summary_leases_and_digest_schema(conn: Connection) -> None:
+    """Who is summarizing which input now (see `Store.claim_summary`), and the
+    version of the JSON each stored digest body was written in."""
+    md = sa.MetaData()
+    sa.Table(
+        "summary_leases", md,
+        sa.Column("paper_id", sa.String(64), primary_key=True),
+        sa.Column("model", sa.String(200), primary_key=True),
+        sa.Column("language", sa.String(16), primary_key=True),
+        sa.Column("prompt_version", sa.String(64), primary_key=True),
+        sa.Column("source", sa.String(16), primary_key=True),
+        sa.Column("source_hash", sa.String(64), primary_key=True),
+        sa.Column("owner", sa.String(200), nullable=False),
+        sa.Column("expires_at", sa.Float, nullable=False),  # seconds, from the store's clock
+    )
+    md.create_all(conn)
+    conn.execute(sa.text("ALTER TABLE digests ADD COLUMN body_schema INTEGER NOT NULL DEFAULT 1"))
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0001_initial", _initial),
     ("0002_summary_usage", _summary_usage),
     ("0003_summary_verification", _summary_verification),
     ("0004_digests_and_deliveries", _digests_and_deliveries),
+    ("0005_summary_leases_and_digest_schema", _summary_leases_and_digest_schema),
+)
+
+_LOG = sa.Table(
+    "schema_migrations", sa.MetaData(),
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("applied_at", sa.String(40), nullable=False),
 )
 
 
-def migrate(conn: Connection) -> list[str]:
-    """Apply every migration not yet recorded; return the names applied."""
-    log = sa.Table(
-        "schema_migrations", sa.MetaData(),
-        sa.Column("name", sa.String(200), primary_key=True),
-        sa.Column("applied_at", sa.String(40), nullable=False),
-    )
-    log.create(conn, checkfirst=True)
-    done = set(conn.execute(sa.select(log.c.name)).scalars())
-    applied = []
-    for name, step in MIGRATIONS:
-        if name not in done:
+def migrate(engine: Engine, where: str) -> list[str]:
+    """Apply every migration not yet recorded, all in one transaction; return their names.
+
+    A first read decides whether there is anything to do, so opening an
+    up-to-date store writes nothing. Otherwise one write transaction creates
+    the log, re-reads it (another process may have migrated meanwhile) and
+    applies the rest: a process killed halfway leaves the store as it was.
+    Raises `StoreError`, writing nothing, if the store was migrated by a newer
+    papergist (`where` names the store in the message).
+    """
+    with engine.connect() as conn:
+        done = _applied(conn)
+    if not _pending(done, where):
+        return []
+    with write_transaction(engine) as conn:
+        _LOG.create(conn, checkfirst=True)
+        pending = _pending(_applied(conn), where)
+        for name, step in pending:
             step(conn)
-            conn.execute(log.insert().values(name=name,
-                                             applied_at=datetime.now(timezone.utc).isoformat()))
-            applied.append(name)
-    return applied
+            conn.execute(_LOG.insert().values(name=name,
+                                              applied_at=datetime.now(timezone.utc).isoformat()))
+    return [name for name, _ in pending]
+
+
+def _applied(conn: Connection) -> set[str]:
+    if not sa.inspect(conn).has_table(_LOG.name):
+        return set()
+    return set(conn.execute(sa.select(_LOG.c.name)).scalars())
+
+
+def _pending(done: set[str], where: str) -> list[tuple[str, Callable[[Connection], None]]]:
+    known = [name for name, _ in MIGRATIONS]
+    unknown = sorted(done - set(known))
+    if unknown:
+        raise StoreError(
+            f"the store at {where} was written by a newer papergist (schema {unknown[-1]}; "
+            f"this papergist knows up to {known[-1]}): upgrade papergist, "
+            "or use another PAPERGIST_HOME")
+    return [(name, step) for name, step in MIGRATIONS if name not in done]

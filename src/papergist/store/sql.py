@@ -11,57 +11,70 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from papergist.errors import StoreError
-from papergist.models import DailyList, Digest, ListedPaper, Paper, RunReport, Sections, Summary, Usage, Verdict
+from papergist.models import (DailyList, Digest, ListedPaper, Paper, RunReport, Sections, Summary,
+                              Usage, Verdict)
+from papergist.store import bodies, leases
+from papergist.store.engine import create_engine, dialect_insert, write_transaction
 from papergist.store.migrations import migrate
+
+
+DEFAULT_BUSY_TIMEOUT = 10.0
+"""Seconds a call waits for another process's write lock before it fails."""
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.close()
-
-
 class Store:
-    """One database; create with `Store.open(path_or_url)`, close with `close()`."""
+    """One database; create with `Store.open(path_or_url)`, close with `close()`.
 
-    def __init__(self, engine: sa.Engine):
+    Every method raises `StoreError` (and nothing else) when the database
+    cannot be read or written: locked too long, damaged, or unreadable rows.
+    """
+
+    def __init__(self, engine: sa.Engine, clock: Callable[[], float] = time.time):
         self.engine = engine
-        with engine.begin() as conn:
-            migrate(conn)
+        self.clock = clock
         md = sa.MetaData()
         md.reflect(engine)
         self.t = md.tables
 
     @classmethod
-    def open(cls, target: Path | str) -> "Store":
-        """Open (creating and migrating) a SQLite file path or any SQLAlchemy URL."""
+    def open(cls, target: Path | str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+             clock: Callable[[], float] = time.time) -> "Store":
+        """Open (creating and migrating) a SQLite file path or any SQLAlchemy URL.
+
+        `busy_timeout` is how long, in seconds, a call waits for another
+        process's lock; `clock` gives the seconds summary leases expire by.
+        A store written by a newer papergist is refused and left untouched.
+        """
         url = str(target) if "://" in str(target) else None
+        engine = None
         try:
             if url is None:
                 path = Path(target)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 url = f"sqlite:///{path}"
-            engine = sa.create_engine(url)
-            if engine.dialect.name == "sqlite":
-                sa.event.listen(engine, "connect", _sqlite_pragmas)
-            return cls(engine)
-        except (OSError, SQLAlchemyError) as exc:
+            engine = create_engine(url, busy_timeout)
+            migrate(engine, str(target))
+            return cls(engine, clock=clock)
+        except (OSError, SQLAlchemyError, StoreError) as exc:
+            if engine is not None:
+                engine.dispose()
+            if isinstance(exc, StoreError):
+                raise
             raise StoreError(f"cannot open the store at {target}: {_reason(exc)}; "
-                             "set PAPERGIST_HOME to a writable directory") from None
+                             f"{_open_hint(exc)}") from None
 
     def close(self) -> None:
         """Release the connections."""
@@ -71,21 +84,26 @@ class Store:
                 keys: Iterable[str]) -> None:
         if not rows:
             return
-        if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(table)
+        stmt = dialect_insert(self.engine, table)
         keys = list(keys)
         update = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
         conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=update), rows)
 
     def _write(self, fn: Any, *args: Any) -> Any:
         try:
-            with self.engine.begin() as conn:
+            with write_transaction(self.engine) as conn:
                 return fn(conn, *args)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot write the store: {_reason(exc)}") from None
+
+    def _read(self, fn: Any, *args: Any) -> Any:
+        try:
+            with self.engine.connect() as conn:
+                return fn(conn, *args)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read the store: {_reason(exc)}") from None
+        except ValueError as exc:  # a stored row this papergist cannot parse
+            raise StoreError(f"cannot read a stored record: {_reason(exc)}") from None
 
     # papers -------------------------------------------------------------
 
@@ -120,13 +138,15 @@ class Store:
 
     def load_day(self, day: date) -> DailyList | None:
         """A stored day's list in feed order, or None if the day was never fetched."""
+        return self._read(self._load_day, day)
+
+    def _load_day(self, conn: sa.Connection, day: date) -> DailyList | None:
         e = self.t["daily_entries"]
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(e.c.paper_id, e.c.rank, e.c.upvotes)
-                                .where(e.c.day == day.isoformat()).order_by(e.c.rank)).all()
-            if not rows:
-                return None
-            papers = self._load_papers(conn, [r.paper_id for r in rows])
+        rows = conn.execute(sa.select(e.c.paper_id, e.c.rank, e.c.upvotes)
+                            .where(e.c.day == day.isoformat()).order_by(e.c.rank)).all()
+        if not rows:
+            return None
+        papers = self._load_papers(conn, [r.paper_id for r in rows])
         return DailyList(day=day, source="hf", entries=tuple(
             ListedPaper(paper=papers[r.paper_id], rank=r.rank, upvotes=r.upvotes) for r in rows))
 
@@ -142,9 +162,9 @@ class Store:
     def days(self) -> list[date]:
         """Every stored day, newest first."""
         e = self.t["daily_entries"]
-        with self.engine.connect() as conn:
-            found = conn.execute(sa.select(e.c.day).distinct().order_by(e.c.day.desc())).scalars()
-            return [date.fromisoformat(d) for d in found]
+        query = sa.select(e.c.day).distinct().order_by(e.c.day.desc())
+        return self._read(lambda conn: [date.fromisoformat(d)
+                                        for d in conn.execute(query).scalars()])
 
     # summaries ----------------------------------------------------------
 
@@ -156,22 +176,33 @@ class Store:
             s.c.paper_id == paper_id, s.c.model == model, s.c.language == language,
             s.c.prompt_version == prompt_version, s.c.source == source,
             s.c.source_hash == source_hash)
-        with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
-        if row is None:
-            return None
-        return Summary(
-            paper_id=row["paper_id"], summarizer=row["summarizer"], model=row["model"],
-            language=row["language"], prompt_version=row["prompt_version"],
-            source=row["source"], source_hash=row["source_hash"],
-            paper_version=row["paper_version"],
-            usage=Usage(prompt_tokens=row["prompt_tokens"],
-                        completion_tokens=row["completion_tokens"], requests=row["requests"]),
-            verification=Verdict.model_validate_json(row["verification"])
-            if row["verification"] else None,
-            sections=Sections(whats_new=row["whats_new"],
-                              technical_details=row["technical_details"],
-                              performance_highlights=row["performance_highlights"]))
+        return self._read(lambda conn: _summary_from_row(conn.execute(query).mappings().first()))
+
+    def claim_summary(self, paper_id: str, *, model: str, language: str, prompt_version: str,
+                      source: str, source_hash: str, owner: str, ttl: float) -> bool:
+        """Take the lease to summarize this input for `ttl` seconds; whether `owner` holds it.
+
+        Meant for processes that would otherwise each pay for the same summary:
+        before summarizing, call `get_summary`; if there is none, claim. The
+        winner summarizes, `save_summaries`, then `release_summary`; a long job
+        claims again before `ttl` runs out to extend its lease. A loser polls
+        `get_summary` until the summary appears, and claims again meanwhile: it
+        wins once the holder released without storing (failed) or its lease
+        expired (crashed). The lease is taken when free, expired or already
+        `owner`'s, in one write transaction, so of racing claimants exactly one
+        wins. `owner` must be unique per process (e.g. host, pid and a random part).
+        """
+        key = dict(paper_id=paper_id, model=model, language=language,
+                   prompt_version=prompt_version, source=source, source_hash=source_hash)
+        return self._write(lambda conn: leases.claim(conn, self.t["summary_leases"], key, owner,
+                                                     self.clock(), ttl))
+
+    def release_summary(self, paper_id: str, *, model: str, language: str, prompt_version: str,
+                        source: str, source_hash: str, owner: str) -> None:
+        """Give back the lease `claim_summary` gave `owner` (a no-op if it lost it since)."""
+        key = dict(paper_id=paper_id, model=model, language=language,
+                   prompt_version=prompt_version, source=source, source_hash=source_hash)
+        self._write(lambda conn: leases.release(conn, self.t["summary_leases"], key, owner))
 
     def save_summaries(self, summaries: Iterable[Summary]) -> None:
         """Store summaries, replacing one made from the same input."""
@@ -189,35 +220,34 @@ class Store:
     def save_digest(self, digest: Digest, language: str) -> None:
         """Keep the digest as built, the one `publish` sends (replacing an older build)."""
         row = {"day": digest.date.isoformat(), "kind": digest.kind, "language": language,
-               "body": digest.model_dump_json(), "built_at": _now()}
+               "body": bodies.dump_digest(digest), "body_schema": bodies.DIGEST_SCHEMA,
+               "built_at": _now()}
         self._write(lambda conn: self._upsert(conn, self.t["digests"], [row],
                                               ["day", "kind", "language"]))
 
     def load_digest(self, day: date, language: str, kind: str = "daily") -> Digest | None:
         """The digest built for `day` in `language`, if any."""
         d = self.t["digests"]
-        with self.engine.connect() as conn:
-            body = conn.execute(sa.select(d.c.body).where(
-                d.c.day == day.isoformat(), d.c.kind == kind, d.c.language == language)).scalar()
-        return Digest.model_validate_json(body) if body else None
+        query = sa.select(d.c.body).where(
+            d.c.day == day.isoformat(), d.c.kind == kind, d.c.language == language)
+        return self._read(lambda conn: _digest_or_none(conn.execute(query).scalar()))
 
     def digest_stamps(self, language: str, kind: str = "daily") -> dict[date, str]:
         """A hash of each stored digest: what changed since a site was last written."""
         d = self.t["digests"]
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(d.c.day, d.c.body).where(
-                d.c.language == language, d.c.kind == kind)).all()
-        return {date.fromisoformat(day): hashlib.sha256(body.encode("utf-8")).hexdigest()
-                for day, body in rows}
+        query = sa.select(d.c.day, d.c.body).where(d.c.language == language, d.c.kind == kind)
+        return self._read(lambda conn: {
+            date.fromisoformat(day): hashlib.sha256(body.encode("utf-8")).hexdigest()
+            for day, body in conn.execute(query)})
 
     def delivery(self, day: date, language: str, channel: str,
                  destination: str) -> dict[str, Any] | None:
         """The recorded delivery of a day's digest to one destination, if any."""
         d = self.t["deliveries"]
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(d).where(
-                d.c.day == day.isoformat(), d.c.language == language, d.c.channel == channel,
-                d.c.destination == destination)).mappings().first()
+        query = sa.select(d).where(
+            d.c.day == day.isoformat(), d.c.language == language, d.c.channel == channel,
+            d.c.destination == destination)
+        row = self._read(lambda conn: conn.execute(query).mappings().first())
         return dict(row) if row else None
 
     def record_delivery(self, day: date, language: str, channel: str, destination: str,
@@ -254,9 +284,30 @@ class Store:
     def runs(self) -> list[dict[str, Any]]:
         """Every recorded run, newest first, as plain dicts."""
         runs = self.t["runs"]
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(runs).order_by(runs.c.id.desc())).mappings().all()
-        return [dict(r) for r in rows]
+        query = sa.select(runs).order_by(runs.c.id.desc())
+        return self._read(lambda conn: [dict(r) for r in conn.execute(query).mappings()])
+
+
+def _summary_from_row(row: Any) -> Summary | None:
+    if row is None:
+        return None
+    return Summary(
+        paper_id=row["paper_id"], summarizer=row["summarizer"], model=row["model"],
+        language=row["language"], prompt_version=row["prompt_version"],
+        source=row["source"], source_hash=row["source_hash"],
+        paper_version=row["paper_version"],
+        usage=Usage(prompt_tokens=row["prompt_tokens"],
+                    completion_tokens=row["completion_tokens"], requests=row["requests"]),
+        verification=Verdict.model_validate(
+            bodies.known_fields(Verdict, json.loads(row["verification"])))
+        if row["verification"] else None,
+        sections=Sections(whats_new=row["whats_new"],
+                          technical_details=row["technical_details"],
+                          performance_highlights=row["performance_highlights"]))
+
+
+def _digest_or_none(body: str | None) -> Digest | None:
+    return bodies.load_digest(body) if body else None
 
 
 def _paper_row(p: Paper) -> dict[str, Any]:
@@ -279,3 +330,14 @@ def _reason(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc)
     return text.splitlines()[0] if text else type(exc).__name__
 
+
+
+def _open_hint(exc: BaseException) -> str:
+    """What to do next when the store cannot be opened."""
+    reason = _reason(exc)
+    if "not a database" in reason or "malformed" in reason:
+        return ("the file is damaged or not a papergist store: move it aside (it is left as is) "
+                "or set PAPERGIST_HOME to another directory")
+    if "locked" in reason:
+        return "another papergist holds it; try again when that one has finished"
+    return "set PAPERGIST_HOME to a writable directory"
