@@ -22,6 +22,8 @@ from papergist.sources.text import one_line, unwrap
 
 MAX_PAGES = 40
 NEWEST_DAY_LOOKBACK = 7
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
@@ -155,22 +157,41 @@ class HFDailySource:
         self.page_size = settings.hf_page_size
 
     def fetch_entries(self, day: date) -> list[Any]:
-        """Every raw entry of `day`, in feed order, across pages."""
+        """Every raw entry of `day`, in feed order, across pages.
+
+        A first page shorter than asked may be the whole day or a server that
+        caps its pages (HF has served 20 when asked for 50): the next pages are
+        then asked at that size until one comes back empty. A short page after
+        full ones ends the day; so does a page of entries already seen (a server
+        ignoring `p`). More than `MAX_PAGES` pages is an error, never a day.
+        """
         entries: list[Any] = []
+        seen: set[str] = set()
+        limit = self.page_size
         for page in range(MAX_PAGES):
-            params = {"date": day.isoformat(), "limit": self.page_size, "p": page}
-            try:
-                response = self.http.get(self.url, params=params, what="HF Daily Papers")
-            except SourceRejected as exc:
-                if exc.status == 400:
-                    raise UsageError(f"HF Daily Papers has no list for {day}: {exc}") from None
-                raise
-            batch = parse_page(response.content)
-            entries.extend(batch)
-            if len(batch) < self.page_size:
+            batch = self._page(day, limit, page)
+            ids = {_entry_id(e, len(entries) + n) for n, e in enumerate(batch)}
+            if not batch or ids <= seen:
                 return entries
+            entries.extend(batch)
+            seen |= ids
+            if len(batch) < limit:
+                if page > 0:
+                    return entries
+                limit = len(batch)  # the server's own page size, or the whole day
         raise MalformedResponse(f"HF Daily Papers kept sending pages for {day} "
-                                f"(over {MAX_PAGES * self.page_size} papers); stopped")
+                                f"(over {MAX_PAGES} pages, {len(entries)} papers); stopped")
+
+    def _page(self, day: date, limit: int, page: int) -> list[Any]:
+        """One page of the day's list."""
+        params = {"date": day.isoformat(), "limit": limit, "p": page}
+        try:
+            response = self.http.get(self.url, params=params, what="HF Daily Papers")
+        except SourceRejected as exc:
+            if exc.status == 400:
+                raise UsageError(f"HF Daily Papers has no list for {day}: {exc}") from None
+            raise
+        return parse_page(response.content)
 
     def fetch(self, day: date) -> tuple[DailyList, tuple[PaperFailure, ...]]:
         """The day's list, and the entries that could not be read."""
