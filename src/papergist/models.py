@@ -22,7 +22,9 @@ SECTION_TITLES = {
 SummarySource = Literal["abstract", "fulltext", "none"]
 
 # New-style ids (2007+: 0704.0001, 2408.12637) and old-style ones (hep-th/9901001).
-ARXIV_ID_RE = re.compile(r"^(\d{4}\.\d{4,5}|[a-z][a-z.\-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?$")
+# Use `fullmatch`; the `\Z` (not `$`, which also matches before a final newline)
+# keeps even a `.match` from passing "2408.12637\n".
+ARXIV_ID_RE = re.compile(r"(\d{4}\.\d{4,5}|[a-z][a-z.\-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?\Z")
 
 
 class Frozen(BaseModel):

@@ -260,12 +260,12 @@ _STAMP = re.compile(r"arXiv:\s?\S+v\d+\s*\[[^\]\n]{1,40}\]\s*\d{1,2}\s*[A-Z][a-z
 _HYPHEN = re.compile(r"(\w+)(?:[\ufffe\x02]\n?|-\n)([^\W\d]+)")
 _KEEP_HYPHEN = frozenset("""based level scale wise art end free specific aware like order time
     step term shot head to of the and or in on by with for off up out""".split())
-_NUMBERED = re.compile(r"^(\d{1,2})((?:\.\d{1,2}){0,3})\.?\s+([A-Z][^\n]{1,80})$")
+_NUMBERED = re.compile(r"^(\d{1,2})((?:\.\d{1,2}){0,3})\.?\s+([A-Z][^\n]{1,80})\Z")
 _NAMED = re.compile(r"^(?:[IVX]{1,5}\.?\s+)?(abstract|introduction|related work|background|"
-                    r"conclusions?|discussion|acknowledge?ments?|references|bibliography)$", re.I)
-_INLINE_ABSTRACT = re.compile(r"^abstract\s*[—–\-.:]\s*(\S.*)$", re.I)
-_ROMAN = re.compile(r"^([IVX]{1,5})\.\s+([A-Z][A-Z \-]{2,60})$")
-_END = re.compile(r"^(?:[\dIVX]{1,5}\.?\s+)?(?:references|bibliography)$", re.I)
+                    r"conclusions?|discussion|acknowledge?ments?|references|bibliography)\Z", re.I)
+_INLINE_ABSTRACT = re.compile(r"^abstract\s*[—–\-.:]\s*(\S.*)\Z", re.I)
+_ROMAN = re.compile(r"^([IVX]{1,5})\.\s+([A-Z][A-Z \-]{2,60})\Z")
+_END = re.compile(r"^(?:[\dIVX]{1,5}\.?\s+)?(?:references|bibliography)\Z", re.I)
 
 
 def _page_texts(pdf: bytes, name: str) -> list[str]:

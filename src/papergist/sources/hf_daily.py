@@ -21,6 +21,7 @@ from papergist.settings import Settings
 from papergist.sources.text import one_line, unwrap
 
 MAX_PAGES = 40
+MAX_ID = 64  # characters of an unreadable entry's id kept to name it
 NEWEST_DAY_LOOKBACK = 7
 
 
@@ -75,8 +76,10 @@ def parse_entry(entry: Any, position: int) -> ListedPaper:
         raise ValueError(f"{where}: no 'paper' object")
     paper = entry["paper"]
     paper_id = paper.get("id")
-    if not isinstance(paper_id, str) or not ARXIV_ID_RE.match(paper_id):
-        raise ValueError(f"{where}: paper.id missing or not an arXiv id ({paper_id!r})")
+    if not isinstance(paper_id, str) or not ARXIV_ID_RE.fullmatch(paper_id):
+        shown = paper_id[:MAX_ID] + "…" if isinstance(paper_id, str) and len(paper_id) > MAX_ID \
+            else paper_id
+        raise ValueError(f"{where}: paper.id missing or not an arXiv id ({shown!r})")
     where = f"{where} ({paper_id})"
     title = _text(paper.get("title")) or _text(entry.get("title"))
     if title is None:
@@ -145,7 +148,8 @@ def parse_day(day: date, entries: list[Any]) -> tuple[DailyList, tuple[PaperFail
 def _entry_id(entry: Any, position: int) -> str:
     paper = entry.get("paper") if isinstance(entry, dict) else None
     pid = paper.get("id") if isinstance(paper, dict) else None
-    return pid if isinstance(pid, str) and pid else f"entry-{position + 1}"
+    pid = one_line(pid)[:MAX_ID] if isinstance(pid, str) else ""  # shown in reports: one line
+    return pid or f"entry-{position + 1}"
 
 
 class HFDailySource:
