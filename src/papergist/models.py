@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ARXIV_ABS_URL = "https://arxiv.org/abs/{id}"
 SECTION_KEYS = ("whats_new", "technical_details", "performance_highlights")
@@ -51,6 +51,9 @@ class Paper(Frozen):
     ai_keywords: tuple[str, ...] = ()
     comments: int | None = None
     source: Literal["hf", "arxiv"] = "hf"
+    # Fields cut to their size limit when the paper came in, with their original
+    # length. Left out of dumps (JSON, store), so an unclipped paper reads as before.
+    clipped: tuple[tuple[str, int], ...] = Field(default=(), exclude=True)
 
     @property
     def url(self) -> str:

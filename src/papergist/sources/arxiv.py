@@ -25,7 +25,7 @@ from papergist.errors import MalformedResponse, UsageError
 from papergist.http import HttpClient, Pacer
 from papergist.models import ARXIV_ID_RE, Paper
 from papergist.settings import Settings
-from papergist.sources.text import one_line, unwrap
+from papergist.sources.text import bounded, one_line, unwrap
 
 ARXIV_BATCH = 100
 WHAT = "arXiv API"
@@ -98,12 +98,12 @@ def _paper(entry: etree._Element, entry_id: str, title: str, where: str,
         raise MalformedResponse(f"{WHAT}: {where} has an id that is not an arXiv "
                                 f"abstract URL: {entry_id!r}") from None
     names = (_text(a, "a:name") for a in entry.iterfind("a:author", NS))
-    return Paper(
+    return bounded(Paper(
         source="arxiv", id=base, version=version, title=one_line(fix(title)),
         abstract=unwrap(fix(_text(entry, "a:summary") or "")),
         authors=tuple(one_line(fix(n)) for n in names if n and n.strip()),
         published_at=_published(entry, where), comments=None,
-    )
+    ))
 
 
 def _unknown_id(entry_id: str) -> str | None:

@@ -18,7 +18,7 @@ from papergist.errors import MalformedResponse, SourceRejected, UsageError
 from papergist.http import HttpClient
 from papergist.models import ARXIV_ID_RE, DailyList, ListedPaper, Paper, PaperFailure
 from papergist.settings import Settings
-from papergist.sources.text import one_line, unwrap
+from papergist.sources.text import bounded, one_line, unwrap
 
 MAX_PAGES = 40
 MAX_ID = 64  # characters of an unreadable entry's id kept to name it
@@ -89,7 +89,7 @@ def parse_entry(entry: Any, position: int) -> ListedPaper:
     return ListedPaper(
         rank=position + 1,
         upvotes=_int(paper.get("upvotes")),
-        paper=Paper(
+        paper=bounded(Paper(
             id=paper_id,
             title=one_line(title),
             abstract=unwrap(paper.get("summary") or ""),
@@ -104,7 +104,7 @@ def parse_entry(entry: Any, position: int) -> ListedPaper:
             ai_keywords=tuple(k for k in keywords if _text(k)) if isinstance(keywords, list) else (),
             comments=_int(entry.get("numComments")),
             source="hf",
-        ),
+        )),
     )
 
 
