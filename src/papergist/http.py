@@ -17,6 +17,7 @@ import httpx2
 
 from papergist import __version__
 from papergist.errors import MalformedResponse, SourceRejected, SourceUnavailable
+from papergist.redact import Redactor
 from papergist.settings import Settings
 
 USER_AGENT = f"papergist/{__version__} (+https://github.com/papergist/papergist)"
@@ -66,6 +67,7 @@ class HttpClient:
         self.retries = settings.http_retries
         self.backoff = settings.http_backoff
         self._sleep = sleep
+        self._redact = Redactor.from_settings(settings)  # servers may echo what they were sent
         self._client = httpx2.Client(
             timeout=settings.http_timeout,
             headers={"User-Agent": USER_AGENT},
@@ -131,7 +133,8 @@ class HttpClient:
     def _get_once(self, url: str, params: dict[str, Any] | None, what: str) -> httpx2.Response:
         response = self._client.get(url, params=params)
         if response.status_code >= 400:
-            _refuse(what, response.status_code, response.headers, _reason(response))
+            _refuse(what, response.status_code, response.headers,
+                    self._redact(_reason(response)))
         return response
 
     def _stream_once(self, url: str, what: str, max_bytes: int) -> bytes:
@@ -139,7 +142,7 @@ class HttpClient:
             if response.status_code >= 400:
                 body = _read_capped(response, ERROR_BODY_LIMIT, what, truncate=True)
                 _refuse(what, response.status_code, response.headers,
-                        _reason_text(body.decode("utf-8", errors="replace")))
+                        self._redact(_reason_text(body.decode("utf-8", errors="replace"))))
             announced = response.headers.get("Content-Length", "")
             if announced.isdigit() and int(announced) > max_bytes:
                 raise _too_large(what, max_bytes)
