@@ -5,6 +5,11 @@
 each better option failed. Downloads that parse are cached on disk (arXiv
 versions never change); a 404 is remembered too, so a re-run asks nothing.
 
+Downloads are read as a stream and given up past `MAX_HTML_BYTES` (8 MB) or
+`MAX_PDF_BYTES` (30 MB); a page nested deeper than `MAX_HTML_DEPTH` is not parsed;
+and whatever a page makes a parser raise costs the paper that option only. Each
+case falls back to the next option with its reason in the notes.
+
 `parse_html` reads LaTeXML pages by their `ltx_` classes only, not by the page
 template, so both the ar5iv-era pages and the current ones work. `parse_pdf`
 reads the text layer with pdfium (one call at a time: pdfium is not

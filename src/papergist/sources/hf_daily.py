@@ -4,8 +4,8 @@ Parses every field generation the API has had (2024 to 2026: `mediaUrl`,
 `mediaUrls`/`thumbnail`, `submittedBy`, `ai_summary`, `githubRepo`,
 `projectPage`, `organization`, `submittedOnDailyAt`, ...). Metadata is kept as
 the source gives it; only arXiv's hard line wraps in titles and abstracts are
-joined. An entry that cannot be read becomes a `PaperFailure`, never a silent
-drop.
+joined; each text field is clipped to its limit (`sources.text.bounded`). An
+entry that cannot be read becomes a `PaperFailure`, never a silent drop.
 """
 
 from __future__ import annotations
