@@ -58,6 +58,7 @@ class Reply:
     body: bytes | str = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    length: bool = True  # False: no Content-Length, the body ends when the connection closes
 
 
 Handler = Callable[[Request], Reply]
@@ -126,7 +127,8 @@ class FakeServer:
                     self.send_response(reply.status)
                     for k, v in reply.headers.items():
                         self.send_header(k, v)
-                    self.send_header("Content-Length", str(len(body)))
+                    if reply.length:
+                        self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
@@ -164,16 +166,18 @@ class FakeHF(FakeServer):
 
     `days` maps a date to its entries; unknown dates answer `[]` (a weekend),
     dates after `today` answer 400 as HF does. `fail(request)` can replace any
-    reply; when it returns None, the day is served as usual.
+    reply; when it returns None, the day is served as usual. `max_page` caps the
+    entries of one page whatever `limit` asks (pages are then that size).
     """
 
     def __init__(self, days: dict[str, list[dict]] | None = None, today: str = "2026-11-24",
-                 default_limit: int = 50) -> None:
+                 default_limit: int = 50, max_page: int | None = None) -> None:
         super().__init__()
         self.days = days if days is not None else {p.stem: load_day(p.stem)
                                                     for p in HF_FIXTURES.glob("*.json")}
         self.today = today
         self.default_limit = default_limit
+        self.max_page = max_page
         self.fail: Callable[[Request], Reply | None] | None = None
         self.routes["/api/daily_papers"] = self._daily_papers
 
@@ -185,6 +189,8 @@ class FakeHF(FakeServer):
         if len(day) != 10 or day > self.today:
             return Reply(400, json.dumps({"error": f'"date" must be a date before {self.today}'}))
         limit = int(req.query.get("limit", self.default_limit))
+        if self.max_page is not None:
+            limit = min(limit, self.max_page)
         page = int(req.query.get("p", 0))
         entries = self.days.get(day, [])[page * limit:(page + 1) * limit]
         return Reply(200, json.dumps(entries, ensure_ascii=False),

@@ -445,7 +445,9 @@ def _long_paper(text: str) -> Digest:
 
 
 @pytest.mark.parametrize("kind", ["sentences", "korean", "words", "no spaces", "astral", "escapes"])
-def test_telegram_long_paper_splits_with_tags_balanced(kind):
+def test_telegram_long_paper_is_cut_to_one_message_with_tags_balanced(kind):
+    """A paper never takes more than one message: its long lines share the room, each
+    cut one ends in "…", and the title links to the rest."""
     text = {
         "sentences": " ".join(f"Sentence number {n} says something about results." for n in range(400)),
         "korean": " ".join(f"이 논문은 새로운 방법 {n}번을 제안한다." for n in range(500)),
@@ -457,14 +459,16 @@ def test_telegram_long_paper_splits_with_tags_balanced(kind):
     digest = _long_paper(text)
     messages = telegram_messages(digest)
     parsed = check_telegram(messages, digest)
-    assert len(messages) >= 3
-    visible = "".join(t for p in parsed for t in p.text)
-    assert re.sub(r"\s", "", visible).count(re.sub(r"\s", "", text)) == 2  # nothing lost
-    if kind in ("sentences", "korean"):  # every cut is after a sentence
-        assert all("".join(p.text).endswith(".") for p in parsed[:-1])
+    assert len(messages) == 2  # the heading, then the paper
+    assert parsed[1].links[0] == ("https://arxiv.org/abs/2408.12637", "1. Long")
+    lines = "".join(parsed[1].text).split("\n")
+    assert lines[3] == "Technical Details: Short one."
+    for line, label in ((lines[2], "What's New: "), (lines[4], "Performance Highlights: ")):
+        kept = line.removeprefix(label)
+        assert kept.endswith("…") and len(kept) > 500
+        assert text.startswith(kept[:-1].rstrip())
     if kind == "words":  # no word is cut
-        tokens = [t for p in parsed for t in " ".join(p.text).split()]
-        assert [t for t in tokens if t.startswith("word")] == text.split() * 2
+        assert lines[2].split()[-1].removesuffix("…") in text.split()
 
 
 def test_telegram_long_title_is_clipped_and_authors_shortened():

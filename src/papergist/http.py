@@ -6,21 +6,25 @@ tests point the very same code at local servers by base URL.
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import httpx2
 
 from papergist import __version__
-from papergist.errors import SourceRejected, SourceUnavailable
+from papergist.errors import MalformedResponse, SourceRejected, SourceUnavailable
+from papergist.redact import Redactor
 from papergist.settings import Settings
 
 USER_AGENT = f"papergist/{__version__} (+https://github.com/papergist/papergist)"
 MAX_BACKOFF = 60.0
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error body read for its reason
+_T = TypeVar("_T")
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -63,6 +67,7 @@ class HttpClient:
         self.retries = settings.http_retries
         self.backoff = settings.http_backoff
         self._sleep = sleep
+        self._redact = Redactor.from_settings(settings)  # servers may echo what they were sent
         self._client = httpx2.Client(
             timeout=settings.http_timeout,
             headers={"User-Agent": USER_AGENT},
@@ -88,45 +93,124 @@ class HttpClient:
         other than 408/425/429 raises `SourceRejected` at once; anything still
         failing after the last attempt raises `SourceUnavailable`.
         """
+        return self._retrying(url, what, pacer, lambda: self._get_once(url, params, what))
+
+    def get_bytes(self, url: str, *, what: str, max_bytes: int,
+                  pacer: Pacer | None = None) -> bytes:
+        """The body of a GET, read as a stream and given up past `max_bytes`.
+
+        Same retries and errors as `get`, plus `ResponseTooLarge` (not retried) as
+        soon as the announced length or the bytes received pass `max_bytes`, so a
+        hostile or runaway body never costs more than `max_bytes` of memory.
+        """
+        return self._retrying(url, what, pacer,
+                              lambda: self._stream_once(url, what, max_bytes))
+
+    def _retrying(self, url: str, what: str, pacer: Pacer | None,
+                  once: Callable[[], _T]) -> _T:
+        """`once()` until it returns, with the retry policy described in `get`."""
         problem = ""
         for attempt in range(1, self.retries + 1):
             wait: float | None = None
             if pacer is not None:
                 pacer.wait()
             try:
-                response = self._client.get(url, params=params)
+                return once()
             except httpx2.TimeoutException:
                 problem = "timed out"
             except httpx2.ConnectError:
                 problem = f"cannot connect to {httpx2.URL(url).host}"
             except httpx2.TransportError as exc:
                 problem = f"connection failed ({type(exc).__name__})"
-            else:
-                if response.status_code < 400:
-                    return response
-                if response.status_code not in RETRY_STATUSES:
-                    raise SourceRejected(f"{what} refused the request (HTTP {response.status_code}"
-                                         f"{_reason(response)})", response.status_code)
-                problem = f"HTTP {response.status_code}{_reason(response)}"
-                wait = retry_after_seconds(response.headers.get("Retry-After"))
+            except _Retry as retry:
+                problem, wait = retry.problem, retry.wait
             if attempt < self.retries:
                 self._sleep(min(MAX_BACKOFF, wait if wait is not None else self._backoff(attempt)))
         attempts = f"{self.retries} attempt{'s' if self.retries > 1 else ''}"
         raise SourceUnavailable(f"{what} is unavailable after {attempts} ({problem}); "
                                 "try again later")
 
+    def _get_once(self, url: str, params: dict[str, Any] | None, what: str) -> httpx2.Response:
+        response = self._client.get(url, params=params)
+        if response.status_code >= 400:
+            _refuse(what, response.status_code, response.headers,
+                    self._redact(_reason(response)))
+        return response
+
+    def _stream_once(self, url: str, what: str, max_bytes: int) -> bytes:
+        with self._client.stream("GET", url) as response:
+            if response.status_code >= 400:
+                body = _read_capped(response, ERROR_BODY_LIMIT, what, truncate=True)
+                _refuse(what, response.status_code, response.headers,
+                        self._redact(_reason_text(body.decode("utf-8", errors="replace"))))
+            announced = response.headers.get("Content-Length", "")
+            if announced.isdigit() and int(announced) > max_bytes:
+                raise _too_large(what, max_bytes)
+            return _read_capped(response, max_bytes, what)
+
     def _backoff(self, attempt: int) -> float:
         base = self.backoff * 2 ** (attempt - 1)
         return min(MAX_BACKOFF, base * random.uniform(0.5, 1.5))
 
 
+class ResponseTooLarge(MalformedResponse):
+    """A body longer than the caller allows; the download was stopped at `limit` bytes."""
+
+    def __init__(self, message: str, limit: int):
+        super().__init__(message)
+        self.limit = limit
+
+
+class _Retry(Exception):
+    """An answer worth another attempt: what went wrong, and the wait asked for."""
+
+    def __init__(self, problem: str, wait: float | None):
+        super().__init__(problem)
+        self.problem, self.wait = problem, wait
+
+
+def megabytes(limit: int) -> str:
+    """`8 * 2**20` -> "8 MB" (limits are stated in whole MB where they can be)."""
+    return f"{limit / 2**20:g} MB"
+
+
+def _too_large(what: str, limit: int) -> ResponseTooLarge:
+    return ResponseTooLarge(f"{what}: larger than {megabytes(limit)}", limit)
+
+
+def _read_capped(response: httpx2.Response, limit: int, what: str,
+                 truncate: bool = False) -> bytes:
+    """At most `limit` bytes of a streamed body; past it, raise (or cut, `truncate`)."""
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            if truncate:
+                break
+            raise _too_large(what, limit)
+    return b"".join(chunks)[:limit]
+
+
+def _refuse(what: str, status: int, headers: Any, reason: str) -> None:
+    """Raise for an error status: `SourceRejected`, or `_Retry` when it is worth retrying."""
+    if status not in RETRY_STATUSES:
+        raise SourceRejected(f"{what} refused the request (HTTP {status}{reason})", status)
+    raise _Retry(f"HTTP {status}{reason}", retry_after_seconds(headers.get("Retry-After")))
+
+
 def _reason(response: httpx2.Response) -> str:
     """A short reason from an error body: HF sends {"error": "..."}."""
+    return _reason_text(response.text)
+
+
+def _reason_text(text: str) -> str:
+    """`_reason` of a body already read as text."""
     try:
-        body = response.json()
+        body = json.loads(text)
     except ValueError:
-        text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
-        return f": {text}" if text and "<" not in text else ""
+        first = text.strip().splitlines()[0][:200] if text.strip() else ""
+        return f": {first}" if first and "<" not in first else ""
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         return f": {body['error'][:200]}"
     return ""

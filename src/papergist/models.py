@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ARXIV_ABS_URL = "https://arxiv.org/abs/{id}"
 SECTION_KEYS = ("whats_new", "technical_details", "performance_highlights")
@@ -22,7 +22,9 @@ SECTION_TITLES = {
 SummarySource = Literal["abstract", "fulltext", "none"]
 
 # New-style ids (2007+: 0704.0001, 2408.12637) and old-style ones (hep-th/9901001).
-ARXIV_ID_RE = re.compile(r"^(\d{4}\.\d{4,5}|[a-z][a-z.\-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?$")
+# Use `fullmatch`; the `\Z` (not `$`, which also matches before a final newline)
+# keeps even a `.match` from passing "2408.12637\n".
+ARXIV_ID_RE = re.compile(r"(\d{4}\.\d{4,5}|[a-z][a-z.\-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?\Z")
 
 
 class Frozen(BaseModel):
@@ -49,6 +51,9 @@ class Paper(Frozen):
     ai_keywords: tuple[str, ...] = ()
     comments: int | None = None
     source: Literal["hf", "arxiv"] = "hf"
+    # Fields cut to their size limit when the paper came in, with their original
+    # length. Left out of dumps (JSON, store), so an unclipped paper reads as before.
+    clipped: tuple[tuple[str, int], ...] = Field(default=(), exclude=True)
 
     @property
     def url(self) -> str:

@@ -150,6 +150,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("paper_timeout", "PAPERGIST_PAPER_TIMEOUT", 600.0, _positive_float,
             "Seconds one paper may take in all (full text, requests, retries) before it fails."),
 )
+_OWN_MESSAGES = frozenset({_optional_url, _url})  # their errors never quote the value
 PROVIDER_KEYS = frozenset({"base_url", "api_key_env", "model", "rpm", "tpm", "concurrency",
                            "max_concurrency", "structured_output"})
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -249,10 +250,17 @@ def _check_providers(providers: Any, path: Path) -> None:
 
 
 def _convert(setting: Setting, raw: Any, origin: str) -> Any:
+    """The setting's value from `raw`; a `ConfigError` naming the setting and what is
+    wrong. A secret's value is never quoted (a webhook URL holds its token), and
+    neither is a message that might quote it."""
     try:
         return setting.kind(str(raw))
     except ValueError as exc:
         where = {"env": setting.env, "flag": f"--{setting.name}"}.get(origin, f"{origin} file")
+        if setting.secret:
+            reason = str(exc) if setting.kind in _OWN_MESSAGES else "not a valid value"
+            raise ConfigError(f"invalid {setting.name} ({where}): {reason} "
+                              "(the value is secret, so it is not shown)") from None
         raise ConfigError(f"invalid {setting.name} ({where}): {raw!r}: {exc}") from None
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from papergist.models import SECTION_KEYS, SECTION_TITLES, Digest, DigestItem, Verdict
@@ -41,6 +41,7 @@ MAX_URL = 1000  # a longer link is dropped rather than allowed to eat a message
 AUTHORS_LISTED = 6  # more authors than this are shortened to the first three, "et al."
 AUTHORS_KEPT = 3
 TITLE_LIMIT = 500  # characters of a title any chat format shows
+LINE_LIMIT = 5_000  # characters of one line of a card (a summary section is ~300-1,500)
 ELLIPSIS = "…"
 
 
@@ -62,13 +63,14 @@ def clip(text: str, limit: int, measure: Callable[[str], int] = utf16_len) -> st
         return text
     if measure(ELLIPSIS) > limit:
         return ""
-    n = min(len(text), limit)
-    while n > 0:
-        over = measure(text[:n].rstrip() + ELLIPSIS) - limit
-        if over <= 0:
-            break
-        n -= over
-    n = max(n, 0)
+    low, high = 0, min(len(text), limit)  # the longest prefix that fits, by bisection:
+    while low < high:  # a character may measure several units (escaped, astral)
+        mid = (low + high + 1) // 2
+        if measure(text[:mid].rstrip() + ELLIPSIS) <= limit:
+            low = mid
+        else:
+            high = mid - 1
+    n = low
     space = text.rfind(" ", 0, n + 1)
     if space > n * 0.7:
         n = space
@@ -156,20 +158,26 @@ def card(item: DigestItem, *, abstract_limit: int | None = 600) -> Card:
     lines: list[Line] = []
     if item.summary is not None:
         sections = item.summary.sections.model_dump()
-        lines = [Line(SECTION_TITLES[k], one_line(sections[k])) for k in SECTION_KEYS]
+        lines = [Line(SECTION_TITLES[k], _line(sections[k])) for k in SECTION_KEYS]
         warning = warning_text(item.summary.verification)
         if warning:
-            lines.append(Line("Unverified summary", warning, warning=True))
+            lines.append(Line("Unverified summary", clip(warning, LINE_LIMIT), warning=True))
     else:
-        reason = one_line(item.failure.reason) if item.failure else ""
+        reason = _line(item.failure.reason) if item.failure else ""
         lines.append(Line("No summary", reason or "no summary", warning=True))
-        abstract = one_line(paper.abstract) or "(no abstract)"
-        if abstract_limit is not None:
-            abstract = clip(abstract, abstract_limit)
-        lines.append(Line("Abstract", abstract))
+        abstract = _line(paper.abstract) or "(no abstract)"
+        lines.append(Line("Abstract", clip(abstract, min(abstract_limit or LINE_LIMIT,
+                                                         LINE_LIMIT))))
     return Card(rank=item.rank, title=clip(one_line(paper.title) or paper.id, TITLE_LIMIT), url=paper.url,
                 votes=item.upvotes, authors=author_line(paper.authors),
                 links=paper_links(item), lines=lines)
+
+
+def _line(text: str) -> str:
+    """One line of a card, at most LINE_LIMIT characters (clipped before it is cleaned,
+    so a hostile 5 MB text costs no more than a long one)."""
+    cut = len(text) > 4 * LINE_LIMIT
+    return clip(one_line(text[:4 * LINE_LIMIT]) + (f" {ELLIPSIS}" if cut else ""), LINE_LIMIT)
 
 
 def _archive(archive_url: str | None) -> str | None:
@@ -389,7 +397,8 @@ def discord_payloads(digest: Digest, *, archive_url: str | None = None) -> list[
 # --- Telegram ------------------------------------------------------------------------
 
 TELEGRAM_LIMIT = 4096
-_SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’)\]]*\s")
+TELEGRAM_TITLE = 300  # units of a title (and of the authors) in a paper cut to fit a message
+TELEGRAM_AUTHORS = 300
 
 
 def _tg(text: str) -> str:
@@ -442,29 +451,6 @@ def _render_lines(lines: list[list[Run]]) -> str:
     return "\n".join("".join(r.render() for r in line) for line in lines)
 
 
-def _cut(text: str, budget: int) -> int:
-    """Where to cut `text` so its escaped prefix takes at most `budget` units: after a
-    sentence if one ends in the second half, else at a space, else between letters."""
-    used = fit = 0
-    for i, ch in enumerate(text):
-        used += utf16_len(_tg(ch))
-        if used > budget:
-            break
-        fit = i + 1
-    if fit == len(text):
-        return fit
-    window = text[:fit + 1]
-    ends = [m.end() - 1 for m in _SENTENCE_END.finditer(window)]
-    if ends and ends[-1] >= fit // 2:
-        return ends[-1]
-    space = window.rfind(" ")
-    if space >= fit // 2:
-        return space
-    while 0 < fit < len(text) and unicodedata.combining(text[fit]):
-        fit -= 1
-    return fit
-
-
 class _Packer:
     """Fills messages of at most TELEGRAM_LIMIT units, in order."""
 
@@ -487,36 +473,36 @@ class _Packer:
             self.messages.append(self.current)
         self.current = ""
 
-    def place(self, text: str, sep: str) -> bool:
-        """Append here, or start the next message with it; False when it is too long."""
-        if self.add(text, sep):
-            return True
-        if utf16_len(text) > TELEGRAM_LIMIT:
-            return False
-        self.flush()
-        return self.add(text, sep)
-
-    def split_line(self, line: list[Run], sep: str) -> None:
-        """A line longer than a message: its last run (the long text) is cut where it
-        must be; the runs before it (a short label) stay with its first piece."""
-        *lead, run = line
-        prefix = "".join(r.render() for r in lead)
-        text = run.text
-        while text:
-            if self.add(prefix + run.render(text), sep):
-                return
-            room = self.room(sep) - utf16_len(prefix + run.open + run.close)
-            # Fill what is left of this message unless that is a scrap.
-            cut = _cut(text, room) if room >= TELEGRAM_LIMIT // 8 else 0
-            if cut == 0 and self.current:
-                self.flush()
-                sep = ""
-                continue
-            cut = max(cut, 1)  # a fresh message always takes something
-            head = text[:cut].rstrip()
-            self.add(prefix + (run.render(head) if head else ""), sep)
+    def place(self, text: str, sep: str) -> None:
+        """Append here, or start the next message with it (`text` fits one message)."""
+        if not self.add(text, sep):
             self.flush()
-            text, sep, prefix = text[cut:].lstrip(), "", ""
+            self.add(text, sep)
+
+
+def _tg_len(text: str) -> int:
+    return utf16_len(_tg(text))
+
+
+def _tg_block(c: Card) -> str:
+    """A paper's message text, shortened to fit one message when it is longer.
+
+    The title (linked to arXiv, where the rest is) stays; the lines share what room
+    is left, the shortest kept whole, each cut one ending in "…".
+    """
+    block = _render_lines(_tg_paper(c))
+    if utf16_len(block) <= TELEGRAM_LIMIT:
+        return block
+    c = replace(c, title=clip(c.title, TELEGRAM_TITLE, _tg_len),
+                authors=clip(c.authors, TELEGRAM_AUTHORS, _tg_len))
+    bare = replace(c, lines=[replace(line, text="") for line in c.lines])
+    room = TELEGRAM_LIMIT - utf16_len(_render_lines(_tg_paper(bare)))
+    if room < TELEGRAM_LIMIT // 4:  # long code/project links: the text matters more
+        c, bare = replace(c, links=[]), replace(bare, links=[])
+        room = TELEGRAM_LIMIT - utf16_len(_render_lines(_tg_paper(bare)))
+    texts = _fit([line.text for line in c.lines], room, _tg_len)
+    fitted = replace(c, lines=[replace(line, text=t) for line, t in zip(c.lines, texts)])
+    return _render_lines(_tg_paper(fitted))
 
 
 def telegram_messages(digest: Digest, *, archive_url: str | None = None) -> list[str]:
@@ -525,7 +511,7 @@ def telegram_messages(digest: Digest, *, archive_url: str | None = None) -> list
     Each is at most 4,096 UTF-16 units of markup (a stricter bound than Telegram's,
     which counts the text after parsing), made of `<b>`, `<i>` and `<a href>` only,
     every tag closed in its own message. Messages split between papers; a paper
-    longer than a message splits between lines, then at sentences or words.
+    never takes more than one message (see `_tg_block`).
     """
     packer = _Packer()
     head = f"<b>{_tg(digest_title(digest))}</b> · {count_text(len(digest.items))}"
@@ -535,14 +521,7 @@ def telegram_messages(digest: Digest, *, archive_url: str | None = None) -> list
         head += "\nNo papers."
     packer.add(head, "")
     for item in digest.items:
-        lines = _tg_paper(card(item, abstract_limit=1500))
-        if packer.place(_render_lines(lines), "\n\n"):
-            continue
-        sep = "\n\n"  # too long for one message: line by line, filling the current one
-        for line in lines:
-            if not packer.place("".join(r.render() for r in line), sep):
-                packer.split_line(line, sep)
-            sep = "\n"
+        packer.place(_tg_block(card(item, abstract_limit=1500)), "\n\n")
     archive = _archive(archive_url)
     if archive:
         packer.place("Full digest: " + _link(archive, archive).render(), "\n\n")

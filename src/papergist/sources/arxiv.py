@@ -25,14 +25,14 @@ from papergist.errors import MalformedResponse, UsageError
 from papergist.http import HttpClient, Pacer
 from papergist.models import ARXIV_ID_RE, Paper
 from papergist.settings import Settings
-from papergist.sources.text import one_line, unwrap
+from papergist.sources.text import bounded, one_line, unwrap
 
 ARXIV_BATCH = 100
 WHAT = "arXiv API"
 ATOM = "http://www.w3.org/2005/Atom"
 NS = {"a": ATOM}
 NEW_FORMAT_FEED_ID = "https://arxiv.org/api/"
-_ABS_URL = re.compile(r"^https?://(?:export\.)?arxiv\.org/abs/(?P<id>\S+)$")
+_ABS_URL = re.compile(r"https?://(?:export\.)?arxiv\.org/abs/(?P<id>\S+)")  # fullmatch
 _ERROR_ID = re.compile(r"/api/errors#(?:incorrect_id_format_for_(?P<id>.*))?")
 _ENTITY = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
@@ -47,7 +47,7 @@ class ArxivFeed(NamedTuple):
 
 def split_id(text: str) -> tuple[str, str | None]:
     """`"2408.12637v2"` -> `("2408.12637", "v2")`; raises ValueError if not an arXiv id."""
-    match = ARXIV_ID_RE.match(text)
+    match = ARXIV_ID_RE.fullmatch(text)
     if not match:
         raise ValueError(f"not an arXiv id: {text!r}")
     return match.group(1), match.group(2)
@@ -91,19 +91,19 @@ def _published(entry: etree._Element, where: str) -> datetime | None:
 
 def _paper(entry: etree._Element, entry_id: str, title: str, where: str,
            fix: Callable[[str], str]) -> Paper:
-    match = _ABS_URL.match(entry_id)
+    match = _ABS_URL.fullmatch(entry_id)
     try:
         base, version = split_id(match.group("id") if match else "")
     except ValueError:
         raise MalformedResponse(f"{WHAT}: {where} has an id that is not an arXiv "
                                 f"abstract URL: {entry_id!r}") from None
     names = (_text(a, "a:name") for a in entry.iterfind("a:author", NS))
-    return Paper(
+    return bounded(Paper(
         source="arxiv", id=base, version=version, title=one_line(fix(title)),
         abstract=unwrap(fix(_text(entry, "a:summary") or "")),
         authors=tuple(one_line(fix(n)) for n in names if n and n.strip()),
         published_at=_published(entry, where), comments=None,
-    )
+    ))
 
 
 def _unknown_id(entry_id: str) -> str | None:
@@ -111,8 +111,8 @@ def _unknown_id(entry_id: str) -> str | None:
     error = _ERROR_ID.search(entry_id)
     if error:
         return error.group("id") or None
-    match = _ABS_URL.match(entry_id)
-    return match.group("id") if match and ARXIV_ID_RE.match(match.group("id")) else None
+    match = _ABS_URL.fullmatch(entry_id)
+    return match.group("id") if match and ARXIV_ID_RE.fullmatch(match.group("id")) else None
 
 
 def read_feed(xml: bytes) -> ArxivFeed:
@@ -133,7 +133,7 @@ def read_feed(xml: bytes) -> ArxivFeed:
         if not entry_id:
             raise MalformedResponse(f"{WHAT}: {where} has no <id>")
         is_error = _ERROR_ID.search(entry_id) or (
-            (title or "").strip() == "Error" and not _ABS_URL.match(entry_id))
+            (title or "").strip() == "Error" and not _ABS_URL.fullmatch(entry_id))
         if is_error or (title is not None and not title.strip()):
             unknown += filter(None, [_unknown_id(entry_id)])
             continue
@@ -158,7 +158,7 @@ def check_ids(ids: list[str]) -> list[str]:
     Raises `UsageError` naming every id that is not an arXiv id.
     """
     cleaned = [i.strip() for i in ids]
-    bad = [i for i in cleaned if not ARXIV_ID_RE.match(i)]
+    bad = [i for i in cleaned if not ARXIV_ID_RE.fullmatch(i)]
     if bad:
         raise UsageError(f"not an arXiv id: {', '.join(repr(b) for b in bad)} "
                          f"(expected e.g. 2408.12637, 2408.12637v2 or hep-th/9901001)")

@@ -5,6 +5,11 @@
 each better option failed. Downloads that parse are cached on disk (arXiv
 versions never change); a 404 is remembered too, so a re-run asks nothing.
 
+Downloads are read as a stream and given up past `MAX_HTML_BYTES` (8 MB) or
+`MAX_PDF_BYTES` (30 MB); a page nested deeper than `MAX_HTML_DEPTH` is not parsed;
+and whatever a page makes a parser raise costs the paper that option only. Each
+case falls back to the next option with its reason in the notes.
+
 `parse_html` reads LaTeXML pages by their `ltx_` classes only, not by the page
 template, so both the ar5iv-era pages and the current ones work. `parse_pdf`
 reads the text layer with pdfium (one call at a time: pdfium is not
@@ -26,12 +31,16 @@ import pypdfium2 as pdfium
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from papergist.errors import MalformedResponse, SourceError, SourceRejected, SourceUnavailable
-from papergist.http import HttpClient, Pacer
+from papergist.http import HttpClient, Pacer, ResponseTooLarge, megabytes
 from papergist.models import Paper, PaperText, TextSection
 from papergist.settings import Settings
 
 WHAT = "arXiv full text"
 UNREACHABLE_LIMIT = 3  # downloads in a row finding arXiv unavailable before the run stops asking
+MAX_HTML_BYTES = 8 * 2**20  # arXiv's LaTeXML pages are ~0.1-2 MB; images are separate files
+MAX_PDF_BYTES = 30 * 2**20
+MAX_HTML_DEPTH = 512  # real LaTeXML pages nest ~20-60 elements deep
+MAX_BYTES = {"html": MAX_HTML_BYTES, "pdf": MAX_PDF_BYTES}
 
 # --- HTML (LaTeXML) -------------------------------------------------------------------
 
@@ -48,6 +57,7 @@ _BLOCK_TAGS = frozenset({"p", "div", "section", "article", "li", "ul", "ol", "dl
                          "h1", "h2", "h3", "h4", "h5", "h6"})
 _UNITS = frozenset({"ltx_section", "ltx_appendix"})
 _SPACE_BEFORE_PUNCT = re.compile(r" +([,.;:!?)\]])")
+MAX_TABLE_NESTING = 4  # tables in table cells read as tables; deeper ones as plain text
 
 
 def _classes(node: LexborNode) -> set[str]:
@@ -71,48 +81,76 @@ class _Blocks:
         self._inline = []
 
 
-def _emit(node: LexborNode, out: _Blocks) -> None:
-    """Write one node (and what it holds) as text: math as alt text, tables as rows."""
-    if node.tag == "-text":
-        out.add(node.text_content or "")
-        return
-    if not node.is_element_node or node.tag in _DROP_TAGS:
-        return
-    classes = _classes(node)
-    if classes & _DROP_CLASSES:
-        return
-    if node.tag == "math":
-        alt = node.attributes.get("alttext")
-        out.add(f" {alt if alt is not None else node.text(deep=True)} ")
-    elif "ltx_tabular" in classes:
-        out.end()
-        out.blocks.extend(filter(None, [_table(node)]))
-    elif node.tag in _BLOCK_TAGS:
-        out.end()
-        for child in node.iter(include_text=True):
-            _emit(child, out)
-        out.end()
-    else:
-        for child in node.iter(include_text=True):
-            _emit(child, out)
+_END_BLOCK = object()  # marks, on the walk's stack, where a block element ends
 
 
-def _inline(node: LexborNode) -> str:
+def _emit(node: LexborNode, out: _Blocks, tables: int = 0) -> None:
+    """Write one node (and what it holds) as text: math as alt text, tables as rows.
+
+    The walk keeps its own stack, so a page nested 20,000 levels deep costs no
+    Python recursion; `tables` counts the tables around `node` (see `_table`).
+    """
+    stack: list[object] = [node]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, LexborNode):  # _END_BLOCK
+            out.end()
+            continue
+        if item.tag == "-text":
+            out.add(item.text_content or "")
+            continue
+        if not item.is_element_node or item.tag in _DROP_TAGS:
+            continue
+        classes = _classes(item)
+        if classes & _DROP_CLASSES:
+            continue
+        if item.tag == "math":
+            alt = item.attributes.get("alttext")
+            out.add(f" {alt if alt is not None else item.text(deep=True)} ")
+            continue
+        if "ltx_tabular" in classes and tables < MAX_TABLE_NESTING:
+            out.end()
+            out.blocks.extend(filter(None, [_table(item, tables + 1)]))
+            continue
+        if item.tag in _BLOCK_TAGS or "ltx_tabular" in classes:
+            out.end()
+            stack.append(_END_BLOCK)
+        stack.extend(reversed(list(item.iter(include_text=True))))
+
+
+def _inline(node: LexborNode, tables: int = 0) -> str:
     out = _Blocks()
     for child in node.iter(include_text=True):
-        _emit(child, out)
+        _emit(child, out, tables)
     out.end()
     return " ".join(out.blocks)
 
 
-def _table(node: LexborNode) -> str:
-    """A `ltx_tabular` as text rows, cells joined by " | "."""
+def _rows(table: LexborNode) -> list[LexborNode]:
+    """The rows of a table, not those of the tables inside its cells."""
+    rows, stack = [], list(table.iter())
+    while stack:
+        node = stack.pop()
+        if node.tag == "tr" or "ltx_tr" in _classes(node):
+            rows.append(node)
+        elif "ltx_tabular" not in _classes(node):
+            stack.extend(node.iter())
+    return rows[::-1]
+
+
+def _table(node: LexborNode, tables: int = 1) -> str:
+    """A `ltx_tabular` as text rows, cells joined by " | ".
+
+    Tables in cells become rows of their own cell's text down to
+    MAX_TABLE_NESTING levels; deeper ones are read as plain text.
+    """
     rows = []
-    for row in {r.mem_id: r for r in node.css("tr, .ltx_tr")}.values():
-        cells = [_inline(c) for c in row.iter() if c.tag in ("td", "th") or "ltx_td" in _classes(c)]
+    for row in _rows(node):
+        cells = [_inline(c, tables) for c in row.iter()
+                 if c.tag in ("td", "th") or "ltx_td" in _classes(c)]
         if any(cells):
             rows.append(" | ".join(cells))
-    return "\n".join(rows) or _inline(node)
+    return "\n".join(rows) or _inline(node, tables)
 
 
 def _section(node: LexborNode, title: str | None = None) -> TextSection:
@@ -128,32 +166,80 @@ def _section(node: LexborNode, title: str | None = None) -> TextSection:
     return TextSection(title=title, text="\n\n".join(out.blocks))
 
 
-def _sections(node: LexborNode, found: list[TextSection], loose: _Blocks) -> None:
+def _holders(doc: LexborNode) -> set[int]:
+    """The nodes (by `mem_id`) that hold a section, an appendix or the abstract.
+
+    Each ancestor is visited once however many sections share it, so finding
+    them is linear in the page.
+    """
+    found: set[int] = set()
+    for unit in doc.css(".ltx_section, .ltx_appendix, .ltx_abstract"):
+        node = unit.parent
+        while node is not None and node.mem_id not in found and node.mem_id != doc.mem_id:
+            found.add(node.mem_id)
+            node = node.parent
+    return found
+
+
+def _sections(doc: LexborNode, found: list[TextSection], loose: _Blocks) -> None:
     """Sections in document order; stray paragraphs between them become untitled ones."""
-    for child in node.iter(include_text=True):
+    holders = _holders(doc)
+    stack = list(reversed(list(doc.iter(include_text=True))))
+    while stack:
+        child = stack.pop()
         classes = _classes(child) if child.is_element_node else set()
         if classes & _UNITS or "ltx_abstract" in classes:
             loose.end()
             found.append(TextSection(title="", text="\n\n".join(loose.blocks)))
             loose.blocks = []
             found.append(_section(child, "Abstract" if "ltx_abstract" in classes else None))
-        elif child.is_element_node and not classes & _DROP_CLASSES and \
-                child.css_first(".ltx_section, .ltx_appendix, .ltx_abstract") is not None:
-            _sections(child, found, loose)
+        elif child.is_element_node and not classes & _DROP_CLASSES and child.mem_id in holders:
+            stack.extend(reversed(list(child.iter(include_text=True))))
         else:
             _emit(child, loose)
+
+
+_TAG = re.compile(r"<(/?)([a-z][a-z0-9:-]*)[^<>]*?(/?)>")
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+                   "param", "source", "track", "wbr"})
+
+
+def nesting_depth(page: str, limit: int = MAX_HTML_DEPTH) -> int:
+    """How deep the page's elements nest, counted from its tags, up to `limit + 1`.
+
+    One linear pass, run before the HTML parser: lexbor's tree building costs
+    the nesting depth for every block tag, so 20,000 nested `<div>`s would take
+    it seconds and a few MB of them hours. Script and style bodies are skipped.
+    """
+    text, depth, deepest, pos = page.lower(), 0, 0, 0
+    while deepest <= limit and (tag := _TAG.search(text, pos)):
+        pos = tag.end()
+        closing, name, selfclosing = tag.groups()
+        if closing:
+            depth = max(0, depth - 1)
+        elif name in ("script", "style"):
+            end = text.find(f"</{name}", pos)
+            pos = len(text) if end < 0 else end
+        elif name not in _VOID and not selfclosing:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
 
 
 def parse_html(html: bytes, paper_id: str, version: str | None) -> PaperText:
     """The text of an arXiv HTML (LaTeXML) page, section by section, abstract first.
 
     Raises `MalformedResponse` for a page that is not LaTeXML full text (an
-    abstract page, an error page) or that has no body text.
+    abstract page, an error page), that nests deeper than `MAX_HTML_DEPTH`, or
+    that has no body text.
     """
     name = f"{paper_id}{version or ''}"
     page = html.decode("utf-8", errors="replace") if isinstance(html, bytes) else html
     if not page.strip():
         raise MalformedResponse(f"{WHAT}: empty HTML page for {name}")
+    if nesting_depth(page) > MAX_HTML_DEPTH:
+        raise MalformedResponse(f"{WHAT}: the HTML page for {name} nests elements deeper "
+                                f"than {MAX_HTML_DEPTH} levels; use the PDF instead")
     doc = LexborHTMLParser(page).css_first(".ltx_document")
     if doc is None:
         raise MalformedResponse(f"{WHAT}: the HTML page for {name} is not a LaTeXML full text "
@@ -179,12 +265,12 @@ _STAMP = re.compile(r"arXiv:\s?\S+v\d+\s*\[[^\]\n]{1,40}\]\s*\d{1,2}\s*[A-Z][a-z
 _HYPHEN = re.compile(r"(\w+)(?:[\ufffe\x02]\n?|-\n)([^\W\d]+)")
 _KEEP_HYPHEN = frozenset("""based level scale wise art end free specific aware like order time
     step term shot head to of the and or in on by with for off up out""".split())
-_NUMBERED = re.compile(r"^(\d{1,2})((?:\.\d{1,2}){0,3})\.?\s+([A-Z][^\n]{1,80})$")
+_NUMBERED = re.compile(r"^(\d{1,2})((?:\.\d{1,2}){0,3})\.?\s+([A-Z][^\n]{1,80})\Z")
 _NAMED = re.compile(r"^(?:[IVX]{1,5}\.?\s+)?(abstract|introduction|related work|background|"
-                    r"conclusions?|discussion|acknowledge?ments?|references|bibliography)$", re.I)
-_INLINE_ABSTRACT = re.compile(r"^abstract\s*[—–\-.:]\s*(\S.*)$", re.I)
-_ROMAN = re.compile(r"^([IVX]{1,5})\.\s+([A-Z][A-Z \-]{2,60})$")
-_END = re.compile(r"^(?:[\dIVX]{1,5}\.?\s+)?(?:references|bibliography)$", re.I)
+                    r"conclusions?|discussion|acknowledge?ments?|references|bibliography)\Z", re.I)
+_INLINE_ABSTRACT = re.compile(r"^abstract\s*[—–\-.:]\s*(\S.*)\Z", re.I)
+_ROMAN = re.compile(r"^([IVX]{1,5})\.\s+([A-Z][A-Z \-]{2,60})\Z")
+_END = re.compile(r"^(?:[\dIVX]{1,5}\.?\s+)?(?:references|bibliography)\Z", re.I)
 
 
 def _page_texts(pdf: bytes, name: str) -> list[str]:
@@ -319,6 +405,23 @@ def _save(path: Path, data: bytes, notes: list[str]) -> None:
             Path(tmp).unlink(missing_ok=True)
 
 
+def _parsed(parse: Callable[[bytes, str, str | None], PaperText], data: bytes,
+            paper: Paper) -> PaperText:
+    """`parse(data)`, any failure of it a `MalformedResponse`.
+
+    A page is untrusted input: whatever it makes the parser raise (a
+    RecursionError, a library's own error) must cost this paper only its
+    better text, never the run.
+    """
+    try:
+        return parse(data, paper.id, paper.version)
+    except SourceError:
+        raise
+    except Exception as exc:  # noqa: BLE001 (reported in the notes, see above)
+        raise MalformedResponse(f"{WHAT}: cannot read {paper.id}{paper.version or ''} "
+                                f"({type(exc).__name__}: {str(exc)[:200]})") from exc
+
+
 class FullTextSource:
     """The best text of a paper, downloaded once per version; `fetch` is thread-safe."""
 
@@ -362,10 +465,14 @@ class FullTextSource:
             return None
         cached = path.exists()
         try:
-            data = path.read_bytes() if cached else self.http.get(
+            data = path.read_bytes() if cached else self.http.get_bytes(
                 f"{self.url}/{kind}/{paper.id}{paper.version or ''}", what=WHAT,
-                pacer=self.pacer).content
-            text = parse(data, paper.id, paper.version)
+                max_bytes=MAX_BYTES[kind], pacer=self.pacer)
+            text = _parsed(parse, data, paper)
+        except ResponseTooLarge as exc:
+            self._unreachable = 0
+            notes.append(f"{kind}: larger than {megabytes(exc.limit)}")
+            return None
         except SourceRejected as exc:
             self._unreachable = 0
             notes.append(f"{kind}: HTTP {exc.status}")

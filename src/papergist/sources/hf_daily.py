@@ -4,8 +4,8 @@ Parses every field generation the API has had (2024 to 2026: `mediaUrl`,
 `mediaUrls`/`thumbnail`, `submittedBy`, `ai_summary`, `githubRepo`,
 `projectPage`, `organization`, `submittedOnDailyAt`, ...). Metadata is kept as
 the source gives it; only arXiv's hard line wraps in titles and abstracts are
-joined. An entry that cannot be read becomes a `PaperFailure`, never a silent
-drop.
+joined; each text field is clipped to its limit (`sources.text.bounded`). An
+entry that cannot be read becomes a `PaperFailure`, never a silent drop.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from papergist.errors import MalformedResponse, SourceRejected, UsageError
 from papergist.http import HttpClient
 from papergist.models import ARXIV_ID_RE, DailyList, ListedPaper, Paper, PaperFailure
 from papergist.settings import Settings
-from papergist.sources.text import one_line, unwrap
+from papergist.sources.text import bounded, one_line, unwrap
 
 MAX_PAGES = 40
+MAX_ID = 64  # characters of an unreadable entry's id kept to name it
 NEWEST_DAY_LOOKBACK = 7
 
 
@@ -76,8 +77,10 @@ def parse_entry(entry: Any, position: int) -> ListedPaper:
         raise ValueError(f"{where}: no 'paper' object")
     paper = entry["paper"]
     paper_id = paper.get("id")
-    if not isinstance(paper_id, str) or not ARXIV_ID_RE.match(paper_id):
-        raise ValueError(f"{where}: paper.id missing or not an arXiv id ({paper_id!r})")
+    if not isinstance(paper_id, str) or not ARXIV_ID_RE.fullmatch(paper_id):
+        shown = paper_id[:MAX_ID] + "…" if isinstance(paper_id, str) and len(paper_id) > MAX_ID \
+            else paper_id
+        raise ValueError(f"{where}: paper.id missing or not an arXiv id ({shown!r})")
     where = f"{where} ({paper_id})"
     title = _text(paper.get("title")) or _text(entry.get("title"))
     if title is None:
@@ -87,7 +90,7 @@ def parse_entry(entry: Any, position: int) -> ListedPaper:
     return ListedPaper(
         rank=position + 1,
         upvotes=_int(paper.get("upvotes")),
-        paper=Paper(
+        paper=bounded(Paper(
             id=paper_id,
             title=one_line(title),
             abstract=unwrap(paper.get("summary") or ""),
@@ -102,7 +105,7 @@ def parse_entry(entry: Any, position: int) -> ListedPaper:
             ai_keywords=tuple(k for k in keywords if _text(k)) if isinstance(keywords, list) else (),
             comments=_int(entry.get("numComments")),
             source="hf",
-        ),
+        )),
     )
 
 
@@ -146,7 +149,8 @@ def parse_day(day: date, entries: list[Any]) -> tuple[DailyList, tuple[PaperFail
 def _entry_id(entry: Any, position: int) -> str:
     paper = entry.get("paper") if isinstance(entry, dict) else None
     pid = paper.get("id") if isinstance(paper, dict) else None
-    return pid if isinstance(pid, str) and pid else f"entry-{position + 1}"
+    pid = one_line(pid)[:MAX_ID] if isinstance(pid, str) else ""  # shown in reports: one line
+    return pid or f"entry-{position + 1}"
 
 
 @dataclass(frozen=True)
@@ -166,22 +170,41 @@ class HFDailySource:
         self.page_size = settings.hf_page_size
 
     def fetch_entries(self, day: date) -> list[Any]:
-        """Every raw entry of `day`, in feed order, across pages."""
+        """Every raw entry of `day`, in feed order, across pages.
+
+        A first page shorter than asked may be the whole day or a server that
+        caps its pages (HF has served 20 when asked for 50): the next pages are
+        then asked at that size until one comes back empty. A short page after
+        full ones ends the day; so does a page of entries already seen (a server
+        ignoring `p`). More than `MAX_PAGES` pages is an error, never a day.
+        """
         entries: list[Any] = []
+        seen: set[str] = set()
+        limit = self.page_size
         for page in range(MAX_PAGES):
-            params = {"date": day.isoformat(), "limit": self.page_size, "p": page}
-            try:
-                response = self.http.get(self.url, params=params, what="HF Daily Papers")
-            except SourceRejected as exc:
-                if exc.status == 400:
-                    raise UsageError(f"HF Daily Papers has no list for {day}: {exc}") from None
-                raise
-            batch = parse_page(response.content)
-            entries.extend(batch)
-            if len(batch) < self.page_size:
+            batch = self._page(day, limit, page)
+            ids = {_entry_id(e, len(entries) + n) for n, e in enumerate(batch)}
+            if not batch or ids <= seen:
                 return entries
+            entries.extend(batch)
+            seen |= ids
+            if len(batch) < limit:
+                if page > 0:
+                    return entries
+                limit = len(batch)  # the server's own page size, or the whole day
         raise MalformedResponse(f"HF Daily Papers kept sending pages for {day} "
-                                f"(over {MAX_PAGES * self.page_size} papers); stopped")
+                                f"(over {MAX_PAGES} pages, {len(entries)} papers); stopped")
+
+    def _page(self, day: date, limit: int, page: int) -> list[Any]:
+        """One page of the day's list."""
+        params = {"date": day.isoformat(), "limit": limit, "p": page}
+        try:
+            response = self.http.get(self.url, params=params, what="HF Daily Papers")
+        except SourceRejected as exc:
+            if exc.status == 400:
+                raise UsageError(f"HF Daily Papers has no list for {day}: {exc}") from None
+            raise
+        return parse_page(response.content)
 
     def fetch(self, day: date) -> tuple[DailyList, tuple[PaperFailure, ...]]:
         """The day's list, and the entries that could not be read."""
