@@ -156,3 +156,18 @@ def test_limits_are_learned_from_the_servers_headers(cli, llm):
     assert code == 0, err
     assert err.count("Learned the provider's limits from its headers: 5,000 requests/min") == 1
     assert "2,000,000 tokens/min" in err and llm.statuses().count(429) == 0
+
+
+def test_a_401_that_echoes_the_key_never_shows_it(cli, llm, monkeypatch):
+    """Some gateways answer "Invalid API key: Bearer sk-..." with the whole key."""
+    secret = "sk-live-0123456789abcdefSECRET"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    llm.api_key = "something-else"
+    original = llm._auth_error
+    monkeypatch.setattr(llm, "_auth_error", lambda req: llm.error(
+        401, f"Invalid API key: {req.header('Authorization')} (key {secret})")
+        if original(req) else None)
+    code, out, err = cli("digest", DAY, "--model", "fake-gpt")
+    assert code == 2 and out == ""
+    assert "refused the key (HTTP 401" in err and secret not in err and secret[3:12] not in err
+    assert "***" in err

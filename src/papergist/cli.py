@@ -24,6 +24,7 @@ from papergist.exits import (DELIVERY, EMPTY, EXIT_STATUSES, INCOMPLETE, INTERRU
 from papergist.models import RunReport
 from papergist.pipeline import EXTENSIONS, RENDERERS, Result, render
 from papergist.publish import Delivery
+from papergist.redact import Redactor
 from papergist.settings import SETTINGS, Settings, load_settings
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_EMPTY, EXIT_DELIVERY = OK, INCOMPLETE, EMPTY, DELIVERY
@@ -39,6 +40,22 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+_masks: list[Redactor] = []
+
+
+def _redactor() -> Redactor:
+    """Every configured secret, read once; settings that cannot load mask Bearer tokens only."""
+    if not _masks:
+        try:
+            _masks.append(Redactor.from_settings(load_settings()))
+        except PapergistError:
+            _masks.append(Redactor())
+    return _masks[0]
+
+
+def say(text: str) -> None:
+    """One line for people on stderr, with every configured secret masked."""
+    err.print(_redactor()(text), markup=False)
 
 
 class StderrProgress:
@@ -48,7 +65,7 @@ class StderrProgress:
         self._bar = None
 
     def note(self, text: str) -> None:
-        err.print(text, markup=False)
+        say(text)
 
     def start(self, total: int, what: str) -> None:
         if err.is_terminal and total:
@@ -96,10 +113,10 @@ def print_report(report: RunReport, quiet: bool) -> None:
         tokens = (f"; {report.usage.total_tokens:,} tokens ({report.usage.prompt_tokens:,} in, "
                   f"{report.usage.completion_tokens:,} out) in {report.usage.requests} "
                   f"requests" if report.usage.requests else "")
-        err.print(f"{report.day}: {report.fetched} fetched, {report.summarized} summarized"
-                  f"{cached}, {len(report.failures)} failed{tokens}", markup=False)
+        say(f"{report.day}: {report.fetched} fetched, {report.summarized} summarized"
+                  f"{cached}, {len(report.failures)} failed{tokens}")
     for failure in report.failures:
-        err.print(f"  failed {failure.paper_id} ({failure.stage}): {failure.reason}", markup=False)
+        say(f"  failed {failure.paper_id} ({failure.stage}): {failure.reason}")
 
 
 @app.command()
@@ -194,8 +211,8 @@ def digest(
             else:
                 code, used = _digest_one(pg, day, ids, fmt, output, out_dir, quiet)
         except KeyboardInterrupt:
-            err.print("papergist: interrupted; the summaries finished so far are kept in the "
-                      "store (run again to finish)", markup=False)
+            say("papergist: interrupted; the summaries finished so far are kept in the "
+                      "store (run again to finish)")
             code = INTERRUPTED
         if channels and code in (EXIT_OK, EXIT_INCOMPLETE):
             code = max(code, _report_deliveries(pg.publish(used, channels), quiet))
@@ -218,8 +235,8 @@ def _report_and_write(result: Result, path: Path | None, fmt: str, quiet: bool,
     print_report(result.report, quiet)
     if not result.digest.items:
         if not (quiet and empty_expected):
-            err.print(f"No papers in HF Daily Papers for {result.digest.date} (the feed has "
-                      "none on weekends and holidays); nothing written.", markup=False)
+            say(f"No papers in HF Daily Papers for {result.digest.date} (the feed has "
+                      "none on weekends and holidays); nothing written.")
         return EXIT_EMPTY
     _emit(render(result.digest, fmt), path, quiet)
     return exit_status(result)
@@ -241,7 +258,7 @@ def _digest_one(pg: Papergist, day_text: str | None, ids: str | None, fmt: str,
 def _newest_day(pg: Papergist, quiet: bool) -> date:
     day = pg.newest_day()
     if quiet and day == pg.today():
-        err.print(f"Using {day} (today in UTC: the list may still grow)", markup=False)
+        say(f"Using {day} (today in UTC: the list may still grow)")
     return day
 
 
@@ -258,7 +275,7 @@ def _emit(text: str, path: Path | None, quiet: bool) -> None:
         return
     write_atomic(path, text)
     if not quiet:
-        err.print(f"Wrote {path}", markup=False)
+        say(f"Wrote {path}")
 
 
 def _digest_range(pg: Papergist, since: date, until: date | None, out_dir: Path, fmt: str,
@@ -315,7 +332,7 @@ def _report_deliveries(deliveries: list[Delivery], quiet: bool) -> int:
         if r.status == "failed" or not quiet:
             detail = f": {r.error}" if r.error else ""
             tries = f" after {r.attempts} attempt(s)" if r.status == "failed" else ""
-            err.print(f"{r.channel} ({r.destination}): {r.status}{tries}{detail}", markup=False)
+            say(f"{r.channel} ({r.destination}): {r.status}{tries}{detail}")
     return EXIT_DELIVERY if any(r.status == "failed" for r in deliveries) else EXIT_OK
 
 
@@ -340,11 +357,11 @@ def site_command(
     with _open(settings, quiet=True) as pg:
         report = pg.site(out)
     if not quiet:
-        err.print(f"{out}: {report.days} days ({report.rendered_days} rendered now), "
-                  f"{report.written} files written, {report.unchanged} unchanged", markup=False)
+        say(f"{out}: {report.days} days ({report.rendered_days} rendered now), "
+                  f"{report.written} files written, {report.unchanged} unchanged")
         if not settings.site_url:
-            err.print("No Atom feed: set site_url (PAPERGIST_SITE_URL) to the archive's public "
-                      "URL; a feed needs absolute links.", markup=False)
+            say("No Atom feed: set site_url (PAPERGIST_SITE_URL) to the archive's public "
+                      "URL; a feed needs absolute links.")
     raise typer.Exit(EXIT_OK if report.days else EXIT_EMPTY)
 
 
@@ -443,12 +460,13 @@ def _root(version: Annotated[bool, typer.Option(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: known errors become one line on stderr and their exit status."""
+    _masks.clear()  # the settings of this invocation decide what is secret
     try:
         app(args=argv, prog_name="papergist")
     except PapergistError as exc:
-        err.print(f"papergist: error: {exc}", markup=False)
+        say(f"papergist: error: {exc}")
         sys.exit(exit_status(exc))
     except KeyboardInterrupt:
-        err.print("papergist: interrupted", markup=False)
+        say("papergist: interrupted")
         sys.exit(INTERRUPTED)
 

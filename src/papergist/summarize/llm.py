@@ -20,6 +20,7 @@ import httpx2
 from papergist import __version__
 from papergist.errors import ConfigError, SummarizeError, UsageError
 from papergist.http import retry_after_seconds
+from papergist.redact import Redactor
 from papergist.models import Paper, PaperText, Sections, Summary, Usage
 from papergist.settings import Settings
 from papergist.summarize.budget import estimate_tokens, select_text
@@ -203,6 +204,7 @@ class ChatAPI:
         self.config, self.client = config, client
         self.structured: Structured = config.structured
         self.on_quota = on_quota
+        self.redact = Redactor([config.api_key or ""])  # servers may echo the key back
 
     def _body(self, messages: list[dict], structured: Structured) -> dict[str, Any]:
         if structured == "json_schema":
@@ -239,7 +241,7 @@ class ChatAPI:
         status = response.status_code
         if status < 400:
             return
-        message = _error_message(response)
+        message = self.redact(_error_message(response))
         if status == 429:
             raise Throttled(_retry_after(response.headers))
         if status >= 500 or status in (408, 409):
@@ -335,7 +337,7 @@ class LLMSummarizer:
 
     def check_language(self, language: str) -> None:
         """Any language a model can write; only the code's shape is checked."""
-        if not _LANGUAGE_CODE.match(language):
+        if not _LANGUAGE_CODE.fullmatch(language):
             raise UsageError(f"invalid language code {language!r}: use e.g. en, ko, ja, zh, zh-TW")
 
     def sent_body(self, text: PaperText) -> str | None:
@@ -426,7 +428,8 @@ class LLMSummarizer:
             raise SummarizeError("the model API kept answering 429 (rate limited); "
                                  "set rpm/tpm to the provider's limits") from None
         except Transient as exc:
-            raise SummarizeError(f"the model API failed {self.retries} times: {exc}") from None
+            raise SummarizeError(f"the model API failed {self.retries} times: "
+                                 f"{self.api.redact(str(exc))}") from None
         finally:
             self.cap.settle(estimate, used)
 
