@@ -8,6 +8,7 @@ told to fail.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import threading
@@ -271,3 +272,22 @@ class FakeArxiv(FakeServer):
                 label = asked if "v" in asked.split("/")[-1] else f"{asked}v1"
                 entries.append(entry_as(self.pool[n % len(self.pool)], label))
         return Reply(200, feed(entries[::-1]), {"Content-Type": "application/atom+xml"})
+
+
+class Blocking:
+    """A `FullTextSource` driven from synchronous test code: each `fetch` runs in an
+    event loop of its own, which closes the source's connection pool behind it."""
+
+    def __init__(self, source: object) -> None:
+        self.source = source
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.source, name)
+
+    def fetch(self, paper: object) -> tuple:
+        async def go() -> tuple:
+            try:
+                return await self.source.fetch(paper)
+            finally:
+                await self.source.http.aclose()
+        return asyncio.run(go())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 from pathlib import Path
@@ -9,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import local_env
-from fakes import FIXTURES, FakeServer, Reply
+from fakes import FIXTURES, Blocking, FakeServer, Reply
 from papergist.errors import MalformedResponse
-from papergist.http import HttpClient, Pacer
+from papergist.http import AsyncHttpClient, HttpClient, Pacer
 from papergist.models import Paper
 from papergist.settings import load_settings
 from papergist.sources.fulltext import FullTextSource, abstract_text, parse_html, parse_pdf
@@ -222,15 +223,11 @@ def server():
 def source(tmp_path, server):
     """A factory: a fresh FullTextSource (as in a new run) on the same cache."""
     settings = load_settings(env=local_env(tmp_path, arxiv_url=server.url))
-    clients = []
 
-    def make(**kw) -> FullTextSource:
-        clients.append(HttpClient(settings))
-        return FullTextSource(clients[-1], settings, **kw)
+    def make(**kw) -> Blocking:
+        return Blocking(FullTextSource(AsyncHttpClient(settings), settings, **kw))
     make.cache = settings.cache_dir / "fulltext"
     yield make
-    for client in clients:
-        client.close()
 
 
 def serve(server: FakeServer, path: str, body: bytes, status: int = 200) -> None:
@@ -316,34 +313,30 @@ def test_downloads_wait_for_the_pacer(server, source):
     class Counting(Pacer):
         waits = 0
 
-        def wait(self) -> None:
+        def book(self) -> float:
             Counting.waits += 1
+            return 0.0
 
     serve(server, "/pdf/2508.08468v6", ATTENTION)
     source(pacer=Counting(0)).fetch(paper())
     assert Counting.waits == 2  # the HTML (404) and the PDF
 
 
-def test_eight_threads_eight_papers(server, source):
+def test_eight_papers_at_once(server, source):
     ids = [f"2501.0000{n}" for n in range(8)]
     for n, arxiv_id in enumerate(ids):
         if n % 2:
             serve(server, f"/html/{arxiv_id}v1", HTML)
         else:
             serve(server, f"/pdf/{arxiv_id}v1", PDFS["1512.03385v1" if n % 4 else "1706.03762v7"])
-    fulltext = source()
-    barrier = threading.Barrier(8)
-    results: dict[str, tuple] = {}
+    fulltext = source().source
 
-    def work(arxiv_id: str) -> None:
-        barrier.wait()
-        results[arxiv_id] = fulltext.fetch(paper(arxiv_id, "v1"))
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    async def all_at_once() -> list[tuple]:
+        try:
+            return await asyncio.gather(*(fulltext.fetch(paper(i, "v1")) for i in ids))
+        finally:
+            await fulltext.http.aclose()
+    results = dict(zip(ids, asyncio.run(all_at_once())))
     assert [results[i][0].origin for i in ids] == ["pdf", "html"] * 4
     for n, arxiv_id in enumerate(ids):
         kind = "html" if n % 2 else "pdf"
@@ -356,11 +349,10 @@ def test_eight_threads_eight_papers(server, source):
 def test_an_unreachable_arxiv_is_given_up_on_for_the_run(tmp_path):
     settings = load_settings(env=local_env(tmp_path, arxiv_url="http://127.0.0.1:9",
                                            PAPERGIST_HTTP_RETRIES="1"))
-    with HttpClient(settings) as http:
-        source = FullTextSource(http, settings)
-        first, notes_first = source.fetch(paper("2408.00001", None))
-        second, notes_second = source.fetch(paper("2408.00002", None))  # html fails: the 3rd
-        later, notes_later = source.fetch(paper("2408.00003", None))
+    source = Blocking(FullTextSource(AsyncHttpClient(settings), settings))
+    first, notes_first = source.fetch(paper("2408.00001", None))
+    second, notes_second = source.fetch(paper("2408.00002", None))  # html fails: the 3rd
+    later, notes_later = source.fetch(paper("2408.00003", None))
     assert first.origin == second.origin == later.origin == "abstract"
     assert notes_second[1] == "pdf: skipped, http://127.0.0.1:9 kept failing in this run"
     assert "cannot connect" in notes_first[0]

@@ -6,14 +6,15 @@ used and the notes say why.
 
 from __future__ import annotations
 
+import asyncio
 import tracemalloc
 
 import pytest
 
 from conftest import local_env
-from fakes import FIXTURES, FakeServer, Reply
+from fakes import FIXTURES, Blocking, FakeServer, Reply
 from papergist.errors import MalformedResponse, SourceUnavailable
-from papergist.http import HttpClient, ResponseTooLarge
+from papergist.http import AsyncHttpClient, ResponseTooLarge
 from papergist.models import Paper
 from papergist.settings import load_settings
 from papergist.sources import fulltext
@@ -55,8 +56,18 @@ def settings(tmp_path, server):
 
 @pytest.fixture
 def source(settings):
-    with HttpClient(settings) as http:
-        yield FullTextSource(http, settings)
+    return Blocking(FullTextSource(AsyncHttpClient(settings), settings))
+
+
+def get_bytes(settings, url: str, **kw) -> bytes:
+    """One download with the async client, from synchronous test code."""
+    async def go() -> bytes:
+        http = AsyncHttpClient(settings)
+        try:
+            return await http.get_bytes(url, **kw)
+        finally:
+            await http.aclose()
+    return asyncio.run(go())
 
 
 def serve(server: FakeServer, path: str, body: bytes, **kw) -> None:
@@ -180,17 +191,15 @@ def test_an_unannounced_20_mb_page_is_cut_off_while_streaming(server, source):
 def test_get_bytes_keeps_to_the_byte(server, settings, length):
     serve(server, "/exact", b"x" * 1000, length=length)
     serve(server, "/over", b"x" * 1001, length=length)
-    with HttpClient(settings) as http:
-        assert http.get_bytes(f"{server.url}/exact", what="T", max_bytes=1000) == b"x" * 1000
-        with pytest.raises(ResponseTooLarge, match="^T: larger than 0.000953674 MB$") as info:
-            http.get_bytes(f"{server.url}/over", what="T", max_bytes=1000)
+    assert get_bytes(settings, f"{server.url}/exact", what="T", max_bytes=1000) == b"x" * 1000
+    with pytest.raises(ResponseTooLarge, match="^T: larger than 0.000953674 MB$") as info:
+        get_bytes(settings, f"{server.url}/over", what="T", max_bytes=1000)
     assert info.value.limit == 1000
     assert len(server.hits("/over")) == 1
 
 
 def test_get_bytes_error_bodies_are_read_capped_and_retried(server, settings):
     server.routes["/down"] = lambda req: Reply(503, '{"error": "busy"}' + " " * 10**6)
-    with HttpClient(settings) as http:
-        with pytest.raises(SourceUnavailable, match=r"after 3 attempts \(HTTP 503: busy\)"):
-            http.get_bytes(f"{server.url}/down", what="T", max_bytes=10)
+    with pytest.raises(SourceUnavailable, match=r"after 3 attempts \(HTTP 503: busy\)"):
+        get_bytes(settings, f"{server.url}/down", what="T", max_bytes=10)
     assert len(server.hits("/down")) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import string
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 from conftest import local_env
 from fakes import FakeServer, Reply
 from papergist.errors import ConfigError, SourceRejected
-from papergist.http import HttpClient
+from papergist.http import AsyncHttpClient, HttpClient
 from papergist.redact import MASK, Redactor, token_fragments, url_fragments
 from papergist.settings import SETTINGS, load_settings
 
@@ -112,9 +113,15 @@ def test_a_401_echoing_the_key_is_masked_in_http_errors(tmp_path, monkeypatch):
     with FakeServer() as server:
         server.routes["/x"] = lambda req: Reply(401, f'{{"error": "Invalid API key: Bearer {KEY}"}}')
         settings = load_settings(env=env_with_secrets(tmp_path, arxiv_url=server.url))
+        async def streamed() -> bytes:
+            http = AsyncHttpClient(settings)
+            try:
+                return await http.get_bytes(f"{server.url}/x", what="T", max_bytes=100)
+            finally:
+                await http.aclose()
         with HttpClient(settings) as http:
             for call in (lambda: http.get(f"{server.url}/x", what="T"),
-                         lambda: http.get_bytes(f"{server.url}/x", what="T", max_bytes=100)):
+                         lambda: asyncio.run(streamed())):
                 with pytest.raises(SourceRejected) as info:
                     call()
                 assert str(info.value) == f"T refused the request (HTTP 401: Invalid API key: Bearer {MASK})"

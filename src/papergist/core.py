@@ -66,6 +66,7 @@ class Papergist:
         self._http: HttpClient | None = None
         self._runner: asyncio.Runner | None = None
         self._summarizer: Summarizer | None = None
+        self._pipe: Pipeline | None = None
 
     # wiring ---------------------------------------------------------------
 
@@ -80,8 +81,12 @@ class Papergist:
         try:
             if self._summarizer is not None and self._runner is not None:
                 self._runner.run(self._summarizer.__aexit__(None, None, None))
+            if self._pipe is not None and self._runner is not None:
+                assert self._pipe.fetch_http is not None and self._pipe.store_thread is not None
+                self._runner.run(self._pipe.fetch_http.aclose())
+                self._pipe.store_thread.shutdown(wait=True)
         finally:
-            self._summarizer = None
+            self._summarizer = self._pipe = None
             if self._runner is not None:
                 self._runner.close()
                 self._runner = None
@@ -122,11 +127,15 @@ class Papergist:
         return self._summarizer
 
     def _pipeline(self) -> Pipeline:
-        summarizer = self.summarizer()
-        assert self._runner is not None
-        return Pipeline(settings=self.settings, http=self.http, store=self.store,
-                        summarizer=summarizer, language=self.language,
-                        progress=self.progress, refresh=self.refresh, run=self._runner.run)
+        """The pipeline of this run (one: one lease owner, one store thread)."""
+        if self._pipe is None:
+            summarizer = self.summarizer()
+            assert self._runner is not None
+            self._pipe = Pipeline(settings=self.settings, http=self.http, store=self.store,
+                                  summarizer=summarizer, language=self.language,
+                                  progress=self.progress, refresh=self.refresh,
+                                  run=self._runner.run)
+        return self._pipe
 
     # digests --------------------------------------------------------------
 

@@ -6,12 +6,14 @@ tests point the very same code at local servers by base URL.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import threading
 import time
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Protocol, TypeVar
 
 import httpx2
 
@@ -42,7 +44,8 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 class Pacer:
-    """Spaces calls at least `interval` seconds apart (thread-safe)."""
+    """Spaces calls at least `interval` seconds apart (thread-safe, and async-friendly:
+    `book` reserves the next slot without sleeping, the caller waits its way)."""
 
     def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
@@ -51,21 +54,91 @@ class Pacer:
         self._next = float("-inf")
         self._lock = threading.Lock()
 
+    def book(self) -> float:
+        """Reserve the next allowed moment; the seconds to wait until it."""
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            self._next = start + self.interval
+            return start - now
+
     def wait(self) -> None:
         """Block until the next call is allowed, and book it."""
-        with self._lock:
-            delay = self._next - self._clock()
-            if delay > 0:
-                self._sleep(delay)
-            self._next = self._clock() + self.interval
+        delay = self.book()
+        if delay > 0:
+            self._sleep(delay)
+
+    async def await_turn(self) -> None:
+        """`wait` for coroutines: sleeps without blocking the event loop."""
+        delay = self.book()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class Stopwatch(Protocol):
+    """A time budget that runs only while the work is its own, not while it waits in
+    line (for a pacer, a rate limit, a free slot): `pause` before such a wait,
+    `resume` after it (the first `resume` starts it)."""
+
+    def pause(self) -> None:
+        """Stop counting: waiting in line."""
+
+    def resume(self) -> None:
+        """Count again: own work."""
+
+
+class NoStopwatch:
+    """A `Stopwatch` that keeps no time."""
+
+    def pause(self) -> None:
+        """Nothing to stop."""
+
+    def resume(self) -> None:
+        """Nothing to start."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Attempts, backoff and `Retry-After`: the one policy every HTTP call here follows.
+
+    `attempts` counts every try, the first included.
+    """
+
+    attempts: int
+    backoff: float
+
+    def delay(self, attempt: int, asked: float | None = None) -> float:
+        """Seconds before attempt `attempt + 1`: what the server asked, else exponential
+        backoff with jitter; never more than `MAX_BACKOFF`."""
+        if asked is not None:
+            return min(MAX_BACKOFF, asked)
+        return min(MAX_BACKOFF, self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+
+    def exhausted(self, what: str, problem: str) -> SourceUnavailable:
+        """The error after the last attempt."""
+        tries = f"{self.attempts} attempt{'s' if self.attempts > 1 else ''}"
+        return SourceUnavailable(f"{what} is unavailable after {tries} ({problem}); "
+                                 "try again later", attempts=self.attempts)
+
+
+def retryable(exc: BaseException, url: str) -> tuple[str, float | None] | None:
+    """(what went wrong, the wait asked for) if `exc` is worth another attempt, else None."""
+    if isinstance(exc, httpx2.TimeoutException):
+        return "timed out", None
+    if isinstance(exc, httpx2.ConnectError):
+        return f"cannot connect to {httpx2.URL(url).host}", None
+    if isinstance(exc, httpx2.TransportError):
+        return f"connection failed ({type(exc).__name__})", None
+    if isinstance(exc, _Retry):
+        return exc.problem, exc.wait
+    return None
 
 
 class HttpClient:
     """A synchronous client with papergist's policies; use as a context manager."""
 
     def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time.sleep):
-        self.retries = settings.http_retries
-        self.backoff = settings.http_backoff
+        self.policy = RetryPolicy(settings.http_retries, settings.http_backoff)
         self._sleep = sleep
         self._redact = Redactor.from_settings(settings)  # servers may echo what they were sent
         self._client = httpx2.Client(
@@ -95,40 +168,20 @@ class HttpClient:
         """
         return self._retrying(url, what, pacer, lambda: self._get_once(url, params, what))
 
-    def get_bytes(self, url: str, *, what: str, max_bytes: int,
-                  pacer: Pacer | None = None) -> bytes:
-        """The body of a GET, read as a stream and given up past `max_bytes`.
-
-        Same retries and errors as `get`, plus `ResponseTooLarge` (not retried) as
-        soon as the announced length or the bytes received pass `max_bytes`, so a
-        hostile or runaway body never costs more than `max_bytes` of memory.
-        """
-        return self._retrying(url, what, pacer,
-                              lambda: self._stream_once(url, what, max_bytes))
-
     def _retrying(self, url: str, what: str, pacer: Pacer | None,
                   once: Callable[[], _T]) -> _T:
         """`once()` until it returns, with the retry policy described in `get`."""
         problem = ""
-        for attempt in range(1, self.retries + 1):
-            wait: float | None = None
+        for attempt in range(1, self.policy.attempts + 1):
             if pacer is not None:
                 pacer.wait()
             try:
                 return once()
-            except httpx2.TimeoutException:
-                problem = "timed out"
-            except httpx2.ConnectError:
-                problem = f"cannot connect to {httpx2.URL(url).host}"
-            except httpx2.TransportError as exc:
-                problem = f"connection failed ({type(exc).__name__})"
-            except _Retry as retry:
-                problem, wait = retry.problem, retry.wait
-            if attempt < self.retries:
-                self._sleep(min(MAX_BACKOFF, wait if wait is not None else self._backoff(attempt)))
-        attempts = f"{self.retries} attempt{'s' if self.retries > 1 else ''}"
-        raise SourceUnavailable(f"{what} is unavailable after {attempts} ({problem}); "
-                                "try again later")
+            except (httpx2.TransportError, _Retry) as exc:
+                problem, asked = retryable(exc, url) or ("", None)
+            if attempt < self.policy.attempts:
+                self._sleep(self.policy.delay(attempt, asked))
+        raise self.policy.exhausted(what, problem)
 
     def _get_once(self, url: str, params: dict[str, Any] | None, what: str) -> httpx2.Response:
         response = self._client.get(url, params=params)
@@ -137,20 +190,71 @@ class HttpClient:
                     self._redact(_reason(response)))
         return response
 
-    def _stream_once(self, url: str, what: str, max_bytes: int) -> bytes:
-        with self._client.stream("GET", url) as response:
+
+class AsyncHttpClient:
+    """The async twin of `HttpClient` for downloads that a paper's timeout or Ctrl-C
+    must be able to cancel at once (a thread cannot be cancelled).
+
+    The connection pool belongs to an event loop: it is made on first use in the
+    running loop (and made anew if a later call runs in another loop).
+    """
+
+    def __init__(self, settings: Settings):
+        self.policy = RetryPolicy(settings.http_retries, settings.http_backoff)
+        self._timeout = settings.http_timeout
+        self._redact = Redactor.from_settings(settings)
+        self._client: httpx2.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _pool(self) -> httpx2.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            self._client = httpx2.AsyncClient(timeout=self._timeout, follow_redirects=True,
+                                              headers={"User-Agent": USER_AGENT})
+            self._loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        """Release the connection pool (from the loop that made it)."""
+        if self._client is not None and self._loop is asyncio.get_running_loop():
+            await self._client.aclose()
+        self._client = None
+
+    async def get_bytes(self, url: str, *, what: str, max_bytes: int,
+                        pacer: Pacer | None = None,
+                        stopwatch: Stopwatch = NoStopwatch()) -> bytes:
+        """The body of a GET, read as a stream and given up past `max_bytes`.
+
+        Same retries and errors as `HttpClient.get`, plus `ResponseTooLarge` (not
+        retried) as soon as the announced length or the bytes received pass
+        `max_bytes`, so a hostile or runaway body never costs more than
+        `max_bytes` of memory. Cancelling the coroutine stops the download.
+        The wait for the pacer is time in line: `stopwatch` is paused for it.
+        """
+        problem = ""
+        for attempt in range(1, self.policy.attempts + 1):
+            if pacer is not None:
+                stopwatch.pause()
+                await pacer.await_turn()
+            stopwatch.resume()
+            try:
+                return await self._stream_once(url, what, max_bytes)
+            except (httpx2.TransportError, _Retry) as exc:
+                problem, asked = retryable(exc, url) or ("", None)
+            if attempt < self.policy.attempts:
+                await asyncio.sleep(self.policy.delay(attempt, asked))
+        raise self.policy.exhausted(what, problem)
+
+    async def _stream_once(self, url: str, what: str, max_bytes: int) -> bytes:
+        async with self._pool().stream("GET", url) as response:
             if response.status_code >= 400:
-                body = _read_capped(response, ERROR_BODY_LIMIT, what, truncate=True)
+                body = await _aread_capped(response, ERROR_BODY_LIMIT, what, truncate=True)
                 _refuse(what, response.status_code, response.headers,
                         self._redact(_reason_text(body.decode("utf-8", errors="replace"))))
             announced = response.headers.get("Content-Length", "")
             if announced.isdigit() and int(announced) > max_bytes:
                 raise _too_large(what, max_bytes)
-            return _read_capped(response, max_bytes, what)
-
-    def _backoff(self, attempt: int) -> float:
-        base = self.backoff * 2 ** (attempt - 1)
-        return min(MAX_BACKOFF, base * random.uniform(0.5, 1.5))
+            return await _aread_capped(response, max_bytes, what)
 
 
 class ResponseTooLarge(MalformedResponse):
@@ -178,11 +282,11 @@ def _too_large(what: str, limit: int) -> ResponseTooLarge:
     return ResponseTooLarge(f"{what}: larger than {megabytes(limit)}", limit)
 
 
-def _read_capped(response: httpx2.Response, limit: int, what: str,
-                 truncate: bool = False) -> bytes:
-    """At most `limit` bytes of a streamed body; past it, raise (or cut, `truncate`)."""
+async def _aread_capped(response: httpx2.Response, limit: int, what: str,
+                        truncate: bool = False) -> bytes:
+    """`_read_capped` for a streamed async response."""
     chunks, size = [], 0
-    for chunk in response.iter_bytes():
+    async for chunk in response.aiter_bytes():
         chunks.append(chunk)
         size += len(chunk)
         if size > limit:

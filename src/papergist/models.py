@@ -206,6 +206,7 @@ class DigestItem(Frozen):
     summary: Summary | None = None
     failure: PaperFailure | None = None
     attempts: int = 0  # model requests sent for this paper in the run that built it
+    source_notes: tuple[str, ...] = ()  # why a better text was not used ("html: HTTP 404")
 
 
 class Digest(Frozen):

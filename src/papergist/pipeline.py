@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from dataclasses import dataclass
+import os
+import socket
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
 from datetime import date
 from typing import Any, Awaitable, Callable, Protocol, Sequence
 
 from papergist.errors import SummarizeError, UsageError
-from papergist.http import HttpClient
+from papergist.http import AsyncHttpClient, HttpClient
 from papergist.models import (Digest, DigestItem, ListedPaper, Paper, PaperFailure, PaperText,
                               RunReport, Summary, Usage)
 from papergist.render.json_digest import render_json
@@ -28,6 +33,8 @@ from papergist.summarize import Summarizer
 from papergist.summarize.scheduler import Stats
 from papergist.verify import verify
 
+LEASE_TTL = 60.0  # seconds a summary's lease lasts unless renewed (a crashed run's expires)
+LEASE_POLL = 0.5  # seconds between looks at a summary another run is writing
 RENDERERS: dict[str, Callable[[Digest], str]] = {"markdown": render_markdown, "json": render_json}
 EXTENSIONS = {"markdown": "md", "json": "json"}
 
@@ -65,6 +72,29 @@ def check_day(day: date, today: date) -> None:
                          "HF Daily Papers has no list for it yet")
 
 
+class PaperClock:
+    """A paper's `paper_timeout`: it starts with the paper's first own request and
+    stands still while the paper waits in line (see `http.Stopwatch`)."""
+
+    def __init__(self, limit: asyncio.Timeout, budget: float):
+        self.limit, self.remaining, self.running = limit, budget, False
+        self._loop = asyncio.get_running_loop()
+
+    def resume(self) -> None:
+        """Count again (the first call starts the clock)."""
+        if not self.running:
+            self.running = True
+            self.limit.reschedule(self._loop.time() + self.remaining)
+
+    def pause(self) -> None:
+        """Stand still: the paper waits in line."""
+        when = self.limit.when()
+        if self.running and when is not None:
+            self.running = False
+            self.remaining = max(0.0, when - self._loop.time())
+            self.limit.reschedule(None)
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What became of one paper: a summary (perhaps from the store) or a failure."""
@@ -75,6 +105,7 @@ class Outcome:
     unverified: bool = False
     attempts: int = 0  # model requests sent for the paper, resends included
     usage: Usage = Usage()  # tokens spent in this run, a failed paper's too
+    notes: tuple[str, ...] = ()  # why a better text was not used ("html: HTTP 404")
 
 
 @dataclass(frozen=True)
@@ -97,6 +128,16 @@ class Pipeline:
     progress: Progress = Silent()
     refresh: bool = False
     run: Callable[[Awaitable[Any]], Any] = asyncio.run  # the event loop the summarizer lives in
+    fetch_http: AsyncHttpClient | None = None  # full texts (default: one of its own)
+    store_thread: ThreadPoolExecutor | None = None  # the one thread store calls run on
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:"
+                                                f"{uuid.uuid4().hex[:8]}")  # of leases
+
+    def __post_init__(self) -> None:
+        if self.fetch_http is None:
+            self.fetch_http = AsyncHttpClient(self.settings)
+        if self.store_thread is None:
+            self.store_thread = ThreadPoolExecutor(1, thread_name_prefix="papergist-store")
 
     def newest_day(self, today: date) -> NewestDay:
         """The newest day HF Daily Papers has published (looking back a week)."""
@@ -128,7 +169,7 @@ class Pipeline:
         self.progress.start(len(listed), "Summarizing")
         outcomes = self.run(self._summarize_all([e.paper for e in listed]))
         items = [DigestItem(paper=e.paper, rank=e.rank, upvotes=e.upvotes, summary=o.summary,
-                            failure=o.failure, attempts=o.attempts)
+                            failure=o.failure, attempts=o.attempts, source_notes=o.notes)
                  for e, o in zip(listed, outcomes)]
         items.sort(key=lambda i: (-(i.upvotes if i.upvotes is not None else -1), i.rank))
         report = RunReport(
@@ -145,13 +186,24 @@ class Pipeline:
         return Result(digest, report)
 
     async def _summarize_all(self, papers: list[Paper]) -> list[Outcome]:
-        fulltext = FullTextSource(self.http, self.settings)
+        fulltext = FullTextSource(self.fetch_http, self.settings)
         return list(await asyncio.gather(*(self._timed(p, fulltext) for p in papers)))
 
+    async def _db(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A store call from a coroutine: on the store's one thread, off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.store_thread, partial(call, *args, **kwargs))
+
     async def _timed(self, paper: Paper, fulltext: FullTextSource) -> Outcome:
+        """`_summarize` within `paper_timeout`, counted from the paper's first request.
+
+        Waiting in line (for the arXiv pacer, for another run's summary) does not
+        count; once started, the timeout cancels whatever is under way.
+        """
         try:
-            return await asyncio.wait_for(self._summarize(paper, fulltext),
-                                          self.settings.paper_timeout)
+            async with asyncio.timeout(None) as limit:
+                return await self._summarize(paper, fulltext,
+                                             PaperClock(limit, self.settings.paper_timeout))
         except TimeoutError:
             return Outcome(failure=PaperFailure(
                 paper_id=paper.id, stage="summarize", reason=f"took longer than "
@@ -159,35 +211,76 @@ class Pipeline:
         finally:
             self.progress.advance()
 
-    async def _summarize(self, paper: Paper, fulltext: FullTextSource) -> Outcome:
+    async def _summarize(self, paper: Paper, fulltext: FullTextSource,
+                         clock: PaperClock) -> Outcome:
         """Text, then the stored summary of exactly that text, else a new one."""
         if self.summarizer.wants_fulltext:
-            text, notes = await asyncio.to_thread(fulltext.fetch, paper)
+            text, notes = await fulltext.fetch(paper, stopwatch=clock)
         else:
             text, notes = abstract_text(paper), []
         if text is None:
             reason = "no source: neither full text nor abstract" + (
                 f" ({'; '.join(notes)})" if notes else "")
             return Outcome(failure=PaperFailure(paper_id=paper.id, stage="source", reason=reason))
+        key = {"model": self.summarizer.model, "language": self.language,
+               "prompt_version": self.summarizer.prompt_version, "source": text.source,
+               "source_hash": self.summarizer.source_hash(paper, text)}
         if not self.refresh:
-            cached = self.store.get_summary(
-                paper.id, model=self.summarizer.model, language=self.language,
-                prompt_version=self.summarizer.prompt_version, source=text.source,
-                source_hash=self.summarizer.source_hash(paper, text))
+            cached = await self._db(self.store.get_summary, paper.id, **key)
             if cached:
-                return self._by_policy(cached, cached=True)
+                return self._by_policy(cached, cached=True, notes=notes)
+        if not self.summarizer.paid:
+            return await self._fresh(paper, text, notes, clock)
+        theirs = await self._lease(paper.id, key)
+        if theirs is not None:
+            return self._by_policy(theirs, cached=True, notes=notes)
+        renewing = asyncio.create_task(self._renew(paper.id, key))
+        try:
+            return await self._fresh(paper, text, notes, clock)
+        finally:
+            renewing.cancel()
+            await self._db(self.store.release_summary, paper.id, owner=self.owner, **key)
+
+    async def _lease(self, paper_id: str, key: dict[str, str]) -> Summary | None:
+        """Take the lease on this summary; while another run holds it, wait for that run's
+        summary and return it (a crashed holder's lease expires after `LEASE_TTL`)."""
+        waited = False
+        while not await self._db(self.store.claim_summary, paper_id, owner=self.owner,
+                                 ttl=LEASE_TTL, **key):
+            waited = True
+            await asyncio.sleep(LEASE_POLL)
+        if waited:  # the holder may have finished it while we waited
+            found = await self._db(self.store.get_summary, paper_id, **key)
+            if found is not None:
+                await self._db(self.store.release_summary, paper_id, owner=self.owner, **key)
+                return found
+        return None
+
+    async def _renew(self, paper_id: str, key: dict[str, str]) -> None:
+        """Keep the lease while the summary is being written (a slow model is not dead)."""
+        while True:
+            await asyncio.sleep(LEASE_TTL / 3)
+            await self._db(self.store.claim_summary, paper_id, owner=self.owner,
+                           ttl=LEASE_TTL, **key)
+
+    async def _fresh(self, paper: Paper, text: PaperText, notes: list[str],
+                     clock: PaperClock) -> Outcome:
+        """A new summary, checked and stored; or the paper's failure."""
+        clock.resume()
         tally = Stats()
         try:
-            summary = await self._checked(paper, text, tally)
+            summary = await self._checked(paper, text, tally, clock)
         except SummarizeError as exc:
             return Outcome(failure=PaperFailure(paper_id=paper.id, stage="summarize",
                                                 reason=exc.message, attempts=tally.requests),
-                           attempts=tally.requests, usage=getattr(exc, "usage", Usage()))
-        self.store.save_summaries([summary])
-        outcome = self._by_policy(summary)
+                           attempts=tally.requests, usage=getattr(exc, "usage", Usage()),
+                           notes=tuple(notes))
+        await self._db(self.store.save_summaries, [summary])
+        outcome = self._by_policy(summary, notes=notes)
         return dataclasses.replace(outcome, attempts=tally.requests, usage=summary.usage)
 
-    async def _checked(self, paper: Paper, text: PaperText, tally: Stats) -> Summary:
+    async def _checked(self, paper: Paper, text: PaperText, tally: Stats,
+                       clock: PaperClock) -> Summary:
         """A summary verified against what it was written from; regenerated once if not.
 
         If the regeneration fails (429s, the token cap, spoiled replies), the
@@ -195,12 +288,14 @@ class Pipeline:
         and the tokens of both attempts are counted.
         """
         body = self.summarizer.sent_body(text)
-        summary = await self.summarizer.summarize_text(paper, text, self.language, tally=tally)
+        summary = await self.summarizer.summarize_text(paper, text, self.language, tally=tally,
+                                                       stopwatch=clock)
         verdict = verify(summary.sections.model_dump(), paper.title, paper.abstract, body)
         if verdict.status == "unverified" and not summary.extractive:
             try:
                 again = await self.summarizer.summarize_text(
-                    paper, text, self.language, regenerate=verdict.unsupported, tally=tally)
+                    paper, text, self.language, regenerate=verdict.unsupported, tally=tally,
+                    stopwatch=clock)
             except SummarizeError as exc:
                 spent = summary.usage + getattr(exc, "usage", Usage())
                 self.progress.note(f"{paper.id}: the regeneration failed ({exc.message}); "
@@ -210,8 +305,13 @@ class Pipeline:
             verdict = verify(summary.sections.model_dump(), paper.title, paper.abstract, body)
         return summary.model_copy(update={"verification": verdict})
 
-    def _by_policy(self, summary: Summary, cached: bool = False) -> Outcome:
+    def _by_policy(self, summary: Summary, cached: bool = False,
+                   notes: Sequence[str] = ()) -> Outcome:
         """Apply `on_unverified` to a summary whose claims were not all found."""
+        outcome = self._policy_outcome(summary, cached)
+        return dataclasses.replace(outcome, notes=tuple(notes))
+
+    def _policy_outcome(self, summary: Summary, cached: bool) -> Outcome:
         verdict = summary.verification
         if verdict is None or verdict.status == "verified":
             return Outcome(summary=summary, cached=cached)

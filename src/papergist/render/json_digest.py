@@ -31,6 +31,7 @@ def item_dict(item: DigestItem) -> dict[str, Any]:
         "language": summary.language if summary else None,
         "usage": summary.usage.model_dump() if summary else None,
         "attempts": item.attempts,
+        "source_notes": list(item.source_notes),
         "verification": summary.verification.model_dump(exclude={"warn"})
         if summary and summary.verification else None,
         "failure": item.failure.model_dump() if item.failure else None,

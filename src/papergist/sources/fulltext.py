@@ -18,6 +18,7 @@ thread-safe), drops arXiv's side stamp and everything from the references on.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import statistics
@@ -31,7 +32,8 @@ import pypdfium2 as pdfium
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from papergist.errors import MalformedResponse, SourceError, SourceRejected, SourceUnavailable
-from papergist.http import HttpClient, Pacer, ResponseTooLarge, megabytes
+from papergist.http import (AsyncHttpClient, NoStopwatch, Pacer, ResponseTooLarge, Stopwatch,
+                            megabytes)
 from papergist.models import Paper, PaperText, TextSection
 from papergist.settings import Settings
 
@@ -423,32 +425,33 @@ def _parsed(parse: Callable[[bytes, str, str | None], PaperText], data: bytes,
 
 
 class FullTextSource:
-    """The best text of a paper, downloaded once per version; `fetch` is thread-safe."""
+    """The best text of a paper, downloaded once per version (one download per paper at
+    a time); cancelling `fetch` (a paper's timeout, Ctrl-C) stops its download at once."""
 
-    def __init__(self, http: HttpClient, settings: Settings, pacer: Pacer | None = None):
+    def __init__(self, http: AsyncHttpClient, settings: Settings, pacer: Pacer | None = None):
         self.http = http
         self.url = settings.arxiv_url
         self.cache = settings.cache_dir / "fulltext"
         self.pacer = pacer if pacer is not None else Pacer(settings.fulltext_delay)
-        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
-        self._guard = threading.Lock()
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._unreachable = 0  # downloads in a row that found arXiv unavailable
 
-    def fetch(self, paper: Paper) -> tuple[PaperText | None, list[str]]:
+    async def fetch(self, paper: Paper, stopwatch: Stopwatch = NoStopwatch()
+                    ) -> tuple[PaperText | None, list[str]]:
         """The HTML text, else the PDF text, else the abstract; None if there is nothing.
 
         The notes say why each better option was not used, e.g. "html: HTTP 404".
+        `stopwatch` (the paper's time budget) is paused while a download waits its turn.
         """
         name = f"{paper.id.replace('/', '_')}{paper.version or ''}"
-        with self._guard:
-            lock = self._locks[name]  # one download per paper at a time
         notes: list[str] = []
-        with lock:
+        async with self._locks[name]:
             for kind, parse in (("html", parse_html), ("pdf", parse_pdf)):
                 if self._unreachable >= UNREACHABLE_LIMIT:
                     notes.append(f"{kind}: skipped, {self.url} kept failing in this run")
                     continue
-                text = self._try(kind, parse, paper, self.cache / f"{name}.{kind}", notes)
+                text = await self._try(kind, parse, paper, self.cache / f"{name}.{kind}",
+                                       notes, stopwatch)
                 if text is not None:
                     return text, notes
         text = abstract_text(paper)
@@ -456,8 +459,9 @@ class FullTextSource:
             notes.append("abstract: empty")
         return text, notes
 
-    def _try(self, kind: str, parse: Callable[[bytes, str, str | None], PaperText],
-             paper: Paper, path: Path, notes: list[str]) -> PaperText | None:
+    async def _try(self, kind: str, parse: Callable[[bytes, str, str | None], PaperText],
+                   paper: Paper, path: Path, notes: list[str],
+                   stopwatch: Stopwatch) -> PaperText | None:
         """One option: the cached copy, else a download (cached once it parses)."""
         missing = path.with_name(f"{path.name}.404")
         if missing.exists():
@@ -465,10 +469,11 @@ class FullTextSource:
             return None
         cached = path.exists()
         try:
-            data = path.read_bytes() if cached else self.http.get_bytes(
+            data = path.read_bytes() if cached else await self.http.get_bytes(
                 f"{self.url}/{kind}/{paper.id}{paper.version or ''}", what=WHAT,
-                max_bytes=MAX_BYTES[kind], pacer=self.pacer)
-            text = _parsed(parse, data, paper)
+                max_bytes=MAX_BYTES[kind], pacer=self.pacer, stopwatch=stopwatch)
+            # parsing is CPU work: a thread keeps the event loop (and other papers) going
+            text = await asyncio.to_thread(_parsed, parse, data, paper)
         except ResponseTooLarge as exc:
             self._unreachable = 0
             notes.append(f"{kind}: larger than {megabytes(exc.limit)}")

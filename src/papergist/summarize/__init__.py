@@ -14,6 +14,7 @@ class Summarizer(Protocol):
     model: str
     prompt_version: str
     wants_fulltext: bool
+    paid: bool  # True when a summary costs money or time: runs then share it
 
     async def __aenter__(self) -> Any:
         """Open connections for a run."""
@@ -35,8 +36,9 @@ class Summarizer(Protocol):
 
     async def summarize_text(self, paper: Paper, text: PaperText, language: str,
                              regenerate: tuple[str, ...] | None = None,
-                             tally: Any = None) -> Summary:
+                             tally: Any = None, stopwatch: Any = None) -> Summary:
         """Summarize one paper (`regenerate`: an earlier try failed the check against
         the paper, with these unsupported claims), or raise `SummarizeError` (with
         `usage` and `attempts` as context). `tally` (a scheduler `Stats`) counts the
-        requests sent for it."""
+        requests sent for it; `stopwatch` (an `http.Stopwatch`) is paused while a
+        request waits in line."""

@@ -19,7 +19,7 @@ import httpx2
 
 from papergist import __version__
 from papergist.errors import ConfigError, SummarizeError, UsageError
-from papergist.http import retry_after_seconds
+from papergist.http import NoStopwatch, Stopwatch, retry_after_seconds
 from papergist.redact import Redactor
 from papergist.models import Paper, PaperText, Sections, Summary, Usage
 from papergist.settings import Settings
@@ -295,6 +295,7 @@ class LLMSummarizer:
 
     name = "llm"
     wants_fulltext = True
+    paid = True  # each summary costs: concurrent runs share one (leases)
     prompt_version = PROMPT_VERSION
 
     def __init__(self, config: ModelConfig, settings: Settings):
@@ -358,7 +359,8 @@ class LLMSummarizer:
 
     async def summarize_text(self, paper: Paper, text: PaperText, language: str,
                              regenerate: tuple[str, ...] | None = None,
-                             tally: Stats | None = None) -> Summary:
+                             tally: Stats | None = None,
+                             stopwatch: Stopwatch = NoStopwatch()) -> Summary:
         """Summarize from `text`, or raise `SummarizeError` with the reason.
 
         A spoiled reply (empty, cut off, not JSON, far too long) is a transient
@@ -367,25 +369,26 @@ class LLMSummarizer:
         repair turn; a second one ends the paper. `regenerate`: an earlier
         summary failed the check against the paper (these unsupported claims,
         or none when it named nothing specific); the model is told so. `tally`
-        counts the requests sent for this paper, resends included.
+        counts the requests sent for this paper, resends included; `stopwatch`
+        (the paper's time budget) is paused while a request waits in line.
         """
         first = build_messages(paper.title, paper.abstract, self._body(text), language)
         if regenerate is not None:
             first.append(regenerate_message(regenerate))
         usages: list[Usage] = []
-        sections = await self._sections(first, language, tally or Stats(), usages)
+        sections = await self._sections(first, language, tally or Stats(), usages, stopwatch)
         return Summary(paper_id=paper.id, sections=sections, summarizer=self.name,
                        model=self.model, language=language, prompt_version=PROMPT_VERSION,
                        source=text.source, source_hash=self.source_hash(paper, text),
                        paper_version=paper.version, usage=sum(usages, Usage()))
 
     async def _sections(self, first: list[dict], language: str, tally: Stats,
-                        usages: list[Usage]) -> Sections:
+                        usages: list[Usage], stopwatch: Stopwatch) -> Sections:
         """Ask until a reply parses, within the attempt budget; usage goes to `usages`."""
         messages, repaired, wrong_language = first, False, 0
         for attempt in range(1, REPLY_ATTEMPTS + 1):
             try:
-                completion = await self._send(messages, tally)
+                completion = await self._send(messages, tally, stopwatch)
             except SummarizeError as exc:
                 raise exc.with_context(usage=sum(usages, Usage()),
                                        attempts=tally.requests) from None
@@ -409,7 +412,7 @@ class LLMSummarizer:
                     await asyncio.sleep(self.scheduler.backoff_for(attempt))
         raise AssertionError("unreachable")
 
-    async def _send(self, messages: list[dict], tally: Stats) -> Completion:
+    async def _send(self, messages: list[dict], tally: Stats, stopwatch: Stopwatch) -> Completion:
         estimate = sum(estimate_tokens(m["content"]) for m in messages) + \
             self.config.max_output_tokens
         self.cap.reserve(estimate)
@@ -421,7 +424,7 @@ class LLMSummarizer:
                     self.usage_unknown += 1
                     return completion, estimate  # pace on the estimate when usage is unreadable
                 return completion, completion.usage.total_tokens
-            completion = await self.scheduler.call(send, estimate, tally)
+            completion = await self.scheduler.call(send, estimate, tally, stopwatch)
             used = completion.usage.total_tokens if completion.usage_known else estimate
             return completion
         except Throttled:

@@ -241,6 +241,7 @@ class OfflineSummarizer:
     model = "extractive"
     prompt_version = PROMPT_VERSION
     wants_fulltext = False
+    paid = False  # quoting the abstract costs nothing: no leases
 
     async def __aenter__(self) -> "OfflineSummarizer":
         return self
@@ -262,10 +263,10 @@ class OfflineSummarizer:
 
     async def summarize_text(self, paper: Paper, text: PaperText, language: str,
                              regenerate: tuple[str, ...] | None = None,
-                             tally: object = None) -> Summary:
+                             tally: object = None, stopwatch: object = None) -> Summary:
         """The pipeline's entry point: the abstract is all this summarizer reads
-        (quoting it, it has nothing to regenerate and sends nothing: `regenerate`
-        and `tally` are ignored)."""
+        (quoting it, it has nothing to regenerate and sends nothing: `regenerate`,
+        `tally` and `stopwatch` are ignored)."""
         return self.summarize(paper, language)
 
     def check_language(self, language: str) -> None:

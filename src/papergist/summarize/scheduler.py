@@ -33,6 +33,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Awaitable, Callable, TypeVar
 
+from papergist.http import NoStopwatch, Stopwatch
+
 T = TypeVar("T")
 MAX_BACKOFF = 60.0
 WINDOW_SHARE = 0.98  # of a known per-minute limit: room for clocks that disagree a little
@@ -225,21 +227,26 @@ class Scheduler:
         return 0.0
 
     async def call(self, send: Callable[[], Awaitable[tuple[T, int]]], tokens: int,
-                   tally: Stats | None = None) -> T:
+                   tally: Stats | None = None, stopwatch: Stopwatch = NoStopwatch()) -> T:
         """Send (with retries) a request estimated at `tokens`.
 
         `send` returns its result and the tokens actually used, or raises
         `Throttled` / `Transient`; anything else propagates at once. `tally`, if
         given, counts this caller's requests, 429s and transient failures too.
+        `stopwatch` is paused while the request waits in line (a slot, the rate
+        limits, a pause for the provider) and runs while it is sent or backs off.
         """
         tallies = [self.stats] + ([tally] if tally is not None else [])
         throttles = transient = 0
+        stopwatch.pause()
         await self._pause()
         await self.window.acquire()
         try:
             while True:
+                stopwatch.pause()
                 await self._pause()
                 entry = await self.limits.reserve(tokens)
+                stopwatch.resume()
                 epoch = self.window.epoch
                 for t in tallies:
                     t.count("requests")
@@ -255,6 +262,7 @@ class Scheduler:
                         raise
                     alone = self._throttled(exc, epoch, throttles)
                     if alone:
+                        stopwatch.pause()
                         await asyncio.sleep(alone)
                     continue
                 except Transient:
