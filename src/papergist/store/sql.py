@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from papergist.errors import StoreError
 from papergist.models import DailyList, Digest, ListedPaper, Paper, RunReport, Sections, Summary, Usage, Verdict
+from papergist.store.deliveries import DeliveriesMixin
 from papergist.store.migrations import migrate
 
 
@@ -35,7 +36,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-class Store:
+class Store(DeliveriesMixin):
     """One database; create with `Store.open(path_or_url)`, close with `close()`."""
 
     def __init__(self, engine: sa.Engine):
@@ -209,25 +210,6 @@ class Store:
                 d.c.language == language, d.c.kind == kind)).all()
         return {date.fromisoformat(day): hashlib.sha256(body.encode("utf-8")).hexdigest()
                 for day, body in rows}
-
-    def delivery(self, day: date, language: str, channel: str,
-                 destination: str) -> dict[str, Any] | None:
-        """The recorded delivery of a day's digest to one destination, if any."""
-        d = self.t["deliveries"]
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(d).where(
-                d.c.day == day.isoformat(), d.c.language == language, d.c.channel == channel,
-                d.c.destination == destination)).mappings().first()
-        return dict(row) if row else None
-
-    def record_delivery(self, day: date, language: str, channel: str, destination: str,
-                        status: str, attempts: int, error: str | None = None) -> None:
-        """Record that a delivery succeeded or failed (after `attempts` tries in all)."""
-        row = {"day": day.isoformat(), "language": language, "channel": channel,
-               "destination": destination, "status": status, "attempts": attempts,
-               "error": error, "updated_at": _now()}
-        keys = ["day", "language", "channel", "destination"]
-        self._write(lambda conn: self._upsert(conn, self.t["deliveries"], [row], keys))
 
     # runs ---------------------------------------------------------------
 
