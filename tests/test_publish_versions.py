@@ -152,3 +152,27 @@ def test_a_corrected_digest_is_a_follow_up_in_chat(settings, store, hooks,  # no
     count = len(got)
     [again] = run(settings, store, corrected, [channel], if_changed=True)
     assert again.status == "skipped" and len(got) == count
+
+
+def test_a_delivery_recorded_before_versions_is_not_sent_again(settings, store,  # noqa: F811
+                                                               hooks):
+    digest = fixture_digest(DAY)
+    legacy = {"day": DAY, "language": "en", "channel": "telegram", "destination": "chat @papers",
+              "status": "delivered", "attempts": 1, "error": None, "updated_at": "2024-08-27"}
+    with store.engine.begin() as conn:  # a row as migration 0004 left it: no version
+        conn.execute(store.t["deliveries"].insert().values(**legacy))
+    for if_changed in (False, True):
+        [result] = run(settings, store, digest, ["telegram"], if_changed=if_changed)
+        assert (result.status, result.error) == (
+            "skipped", "delivered before digest versions were recorded")
+    assert hooks.requests == []
+
+
+def test_a_dry_run_says_an_update_would_be_sent(settings, store, hooks):  # noqa: F811
+    assert run(settings, store, first_build(), ["slack"])[0].status == "delivered"
+    sent = len(hooks.requests)
+    [preview] = run(settings, store, fixture_digest(DAY), ["slack"], if_changed=True,
+                    dry_run=True)
+    assert preview.status == "dry-run"
+    assert preview.error.startswith("slack: an update, 2 message(s) to 127.0.0.1 webhook ")
+    assert len(hooks.requests) == sent

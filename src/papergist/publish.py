@@ -122,9 +122,13 @@ class _Publisher:
         decision = decide(row, self.version, now=self.clock(), **self.options)
         if decision.action != "send":
             return self._not_sent(target, decision, row)
-        note = " (an update)" if decision.base else ""
-        return Delivery(target.channel, target.destination, "dry-run",
-                        error=target.preview(self.digest) + note, version=self.version)
+        text = target.preview(self.digest)
+        base = self.store.digest_version(decision.base) if decision.base else None
+        if base is not None:
+            parts = target.parts(self.digest, Plan(key, self.version, base, row and row["thread"]))
+            text = f"{target.channel}: an update, {len(parts)} message(s) to {target.destination}"
+        return Delivery(target.channel, target.destination, "dry-run", error=text,
+                        version=self.version)
 
     def deliver(self, target: Target) -> Delivery:
         """Claim `target`, then send the messages it has not accepted yet."""
