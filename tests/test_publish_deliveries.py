@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
