@@ -119,7 +119,7 @@ def test_failures_are_retried_with_backoff_and_later_runs_retry_them(cli, smtp, 
     hooks.routes["POST /discord/hook"] = lambda req: Reply(204, "")
     code, out, err = cli("publish", DAY, "--to", "email,discord")
     assert code == 0 and "skipped" in err and "delivered" in err
-    assert len(smtp.messages) == 1 and len(posts(hooks, "/discord/hook")) >= 1
+    assert len(smtp.messages) == 1 and len(posts(hooks, "/discord/hook")) == 3 + 2
 
 
 def test_telegram_429_waits_for_its_retry_after(cli, smtp, hooks, channels_env):
@@ -158,8 +158,8 @@ def test_missing_settings_say_which(cli, monkeypatch):
 
 
 @pytest.mark.slow
-def test_a_crash_mid_way_then_a_rerun_delivers_each_exactly_once(tmp_path, fake_hf, arxiv, smtp,
-                                                                  hooks, channels_env):
+def test_a_crash_mid_way_then_a_rerun_reports_the_unknown_and_sends_the_rest(
+        tmp_path, fake_hf, arxiv, smtp, hooks, channels_env):
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("PAPERGIST_")},
            **local_env(tmp_path / "home", fake_hf.url, arxiv.url), **channels_env}
     run = [sys.executable, "-m", "papergist"]
@@ -177,14 +177,15 @@ def test_a_crash_mid_way_then_a_rerun_delivers_each_exactly_once(tmp_path, fake_
     hooks.routes[f"POST {SLACK_PATH}"] = lambda req: Reply(200, "ok")
     done = subprocess.run(run + ["publish", DAY, "--to", "email,slack,telegram"], env=env,
                           capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert "email" in done.stderr and "skipped" in done.stderr
-    assert len(smtp.messages) == 1
-    assert len(posts(hooks, SLACK_PATH)) >= 1
-    assert len(posts(hooks, f"/bot{TELEGRAM_TOKEN}/sendMessage")) >= 1
-    again = subprocess.run(run + ["publish", DAY, "--to", "email,slack,telegram"], env=env,
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("email (") and lines[0].endswith(": skipped")
+    assert lines[1].startswith("slack (") and ": unknown: " in lines[1] and "--resend" in lines[1]
+    assert lines[2].startswith("telegram (") and lines[2].endswith(": delivered")
+    assert len(smtp.messages) == 1 and posts(hooks, SLACK_PATH) == []
+    assert len(posts(hooks, f"/bot{TELEGRAM_TOKEN}/sendMessage")) == 3
+    again = subprocess.run(run + ["publish", DAY, "--to", "email,telegram"], env=env,
                            capture_output=True, text=True, timeout=60)
-    assert again.stderr.count("skipped") == 3
+    assert again.returncode == 0 and again.stderr.count(": skipped") == 2
 
 
 def test_digest_then_publish_in_one_run(cli, smtp, hooks, channels_env):

@@ -24,6 +24,8 @@ from papergist.errors import StoreError
 from papergist.models import RunReport, Sections, Summary
 from papergist.sources.hf_daily import parse_day
 from papergist.store import Store
+from papergist.store.migrations import MIGRATIONS
+from papergist.store.deliveries import DeliveryKey
 
 DAY = date(2024, 8, 26)
 DAILY = parse_day(DAY, load_day("2024-08-26"))[0]
@@ -34,6 +36,7 @@ SUMMARY = Summary(paper_id=PAPER.id, summarizer="extractive", **KEY,
                   sections=Sections(whats_new="a", technical_details="b",
                                     performance_highlights="c"))
 LEASE = dict(KEY, owner="other")
+DKEY = DeliveryKey(DAY, "en", "slack", "hooks.slack.com/…")
 
 # name: (positional args, keyword args, whether the call writes)
 SAMPLES = {
@@ -49,7 +52,12 @@ SAMPLES = {
     "load_digest": ((DAY, "en"), {}, False),
     "digest_stamps": (("en",), {}, False),
     "delivery": ((DAY, "en", "slack", "hooks.slack.com/…"), {}, False),
-    "record_delivery": ((DAY, "en", "slack", "hooks.slack.com/…", "delivered", 1), {}, True),
+    "claim_delivery": ((DKEY, lambda row: {"status": "sending", "owner": "o"}), {}, True),
+    "record_part": ((DKEY, "v1", 0, "o"), {}, True),
+    "sent_parts": ((DKEY, "v1"), {}, False),
+    "finish_delivery": ((DKEY, "o"), dict(status="delivered", attempts=1), True),
+    "save_digest_version": (("v1", fixture_digest("2024-08-26")), {}, True),
+    "digest_version": (("v1",), {}, False),
     "start_run": (("digest", DAY), {}, True),
     "finish_run": ((1, RunReport(day=DAY, fetched=1, summarized=1), 0), {}, True),
     "runs": ((), {}, False),
@@ -161,14 +169,14 @@ def test_a_store_from_a_newer_papergist_is_refused_untouched(tmp_path):
     path = tmp_path / "papergist.db"
     Store.open(path).close()
     with sqlite3.connect(path) as conn:
-        conn.execute("insert into schema_migrations values ('0007_foo', '2099-01-01')")
+        conn.execute("insert into schema_migrations values ('9999_from_the_future', '2099-01-01')")
     conn.close()
     before, mtime = path.read_bytes(), path.stat().st_mtime_ns
     with pytest.raises(StoreError) as caught:
         Store.open(path)
     assert str(caught.value) == (
-        f"the store at {path} was written by a newer papergist (schema 0007_foo; this papergist "
-        "knows up to 0005_summary_leases_and_digest_schema): upgrade papergist, or use another "
+        f"the store at {path} was written by a newer papergist (schema 9999_from_the_future; this papergist "
+        f"knows up to {MIGRATIONS[-1][0]}): upgrade papergist, or use another "
         "PAPERGIST_HOME")
     assert caught.value.exit_code == 6
     assert (path.read_bytes(), path.stat().st_mtime_ns) == (before, mtime)
@@ -180,6 +188,8 @@ import os, sys
 import sqlalchemy as sa
 from papergist.errors import StoreError
 from papergist.store import Store
+from papergist.store.migrations import MIGRATIONS
+from papergist.store.deliveries import DeliveryKey
 if os.geteuid() == 0:  # root ignores permissions: drop to nobody, after every import
     sa.create_engine("sqlite://").dispose()
     os.setgid(65534)

@@ -1,191 +1,202 @@
-"""Publishing a stored digest to channels, each destination exactly once.
+"""Publishing a stored digest to channels: each message to each destination exactly once.
 
-A delivery is recorded in the store only after the destination accepted it; a
-re-run skips what was delivered and retries what failed. (A crash in the
-instant between a destination's acceptance and the record could still repeat
-that one destination: the record is written at once, with nothing in between.)
+For each destination, `publish`
+
+1. claims it in one write transaction (see `papergist.deliver.claims`): a second
+   publisher running at the same time skips it ("in-progress"), and a claim left
+   by a killed process is reported as "unknown" until `resend=True`;
+2. splits the digest into its messages (a long digest is several chat messages)
+   and posts those not yet accepted, recording each one in the store as soon as
+   the destination accepts it, so a retry -- in this run or a later one, after a
+   crash -- resumes at the first message not accepted, never at the first one;
+3. records the digest version (a hash of its body) the destination got. With
+   `if_changed=True`, a destination that got an earlier version gets what changed:
+   a follow-up message and the changed papers in chat, a new email (a new
+   Message-ID, In-Reply-To the first one) by email.
+
+A digest with no summarized paper is refused unless `allow_incomplete=True`.
 Destinations are recorded redacted: a webhook URL or a token never reaches the
 store, the report or an error message.
 """
 
 from __future__ import annotations
 
-import hashlib
 import random
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from email.utils import make_msgid
-from typing import Callable
-from urllib.parse import urlsplit
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
 
-from papergist.deliver.transports import DeliveryError, post_json, send_email
-from papergist.errors import ConfigError
+from papergist.deliver.claims import LEASE, Decision, claim_values, decide, owner_token
+from papergist.deliver.targets import CHANNELS, Plan, Target, targets
+from papergist.deliver.transports import DeliveryError
+from papergist.deliver.updates import digest_version, summarized
 from papergist.models import Digest
-from papergist.render.chat import discord_payloads, slack_payloads, telegram_messages
-from papergist.render.email import render_email
-from papergist.render.html import day_path
-from papergist.settings import Settings
 from papergist.store import Store
+from papergist.store.deliveries import DeliveryKey
 
-CHANNELS = ("email", "slack", "discord", "telegram")
+__all__ = ["ATTEMPTS", "CHANNELS", "Delivery", "IncompleteDigest", "Target", "publish", "targets"]
+
 ATTEMPTS = 3
 
 
-@dataclass(frozen=True)
-class Target:
-    """One destination of one channel: how to preview it and how to send to it."""
+class IncompleteDigest(DeliveryError):
+    """The digest has no summarized paper; it is not sent unless asked."""
 
-    channel: str
-    destination: str  # redacted: safe to store and print
-    preview: Callable[[Digest], str]
-    send: Callable[[Digest], None]
+    def __init__(self, message: str):
+        super().__init__(message, retryable=False)
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """What became of one destination in this run."""
+    """What became of one destination in this run.
+
+    `status`: delivered | updated (a follow-up to an earlier version) | skipped |
+    failed | dry-run | in-progress (another publisher is sending it) | unknown (a
+    killed publisher was sending it: see `error`). `error` explains any status
+    but delivered; `version` is the digest version concerned; `parts` is how many
+    messages the destination accepted in this run.
+    """
 
     channel: str
     destination: str
-    status: str  # delivered | skipped | failed | dry-run
+    status: str
     attempts: int = 0
     error: str | None = None
+    version: str | None = None
+    parts: int = 0
 
 
-def _fingerprint(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:10]
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
-def _need(settings: Settings, channel: str, *names: str) -> None:
-    missing = [n for n in names if not getattr(settings, n)]
-    if missing:
-        envs = ", ".join(f"PAPERGIST_{n.upper()}" for n in missing)
-        raise ConfigError(f"--to {channel} needs {', '.join(missing)}: set {envs} "
-                          "or put them in the config file")
-
-
-def _archive(settings: Settings, digest: Digest) -> str | None:
-    if not settings.site_url:
-        return None
-    return f"{settings.site_url}/{day_path(digest.date)}"
-
-
-def email_target(settings: Settings) -> Target:
-    """The email channel, from the smtp_* and email_* settings."""
-    _need(settings, "email", "smtp_host", "email_from", "email_to")
-    to = [a.strip() for a in settings.email_to.split(",") if a.strip()]
-
-    def message(digest: Digest):
-        domain = settings.email_from.rpartition("@")[2] or None
-        return render_email(digest, sender=settings.email_from, to=to,
-                            archive_url=_archive(settings, digest),
-                            date=datetime.now(timezone.utc),
-                            message_id=make_msgid(f"papergist.{digest.date}", domain=domain))
-
-    def send(digest: Digest) -> None:
-        send_email(message(digest), host=settings.smtp_host, port=settings.smtp_port,
-                   tls=settings.smtp_tls, user=settings.smtp_user,
-                   password=settings.smtp_password, timeout=settings.http_timeout)
-
-    return Target("email", f"{','.join(to)} via {settings.smtp_host}",
-                  lambda d: f"email {message(d)['Subject']!r} to {', '.join(to)}", send)
-
-
-def _webhook_target(channel: str, url: str, render: Callable[..., list[dict]],
-                    settings: Settings) -> Target:
-    host = urlsplit(url).hostname or "?"
-
-    def send(digest: Digest) -> None:
-        post_json(channel, url, render(digest, archive_url=_archive(settings, digest)),
-                  timeout=settings.http_timeout)
-
-    def preview(digest: Digest) -> str:
-        bodies = render(digest, archive_url=_archive(settings, digest))
-        return f"{channel}: {len(bodies)} message(s) to {host}"
-
-    return Target(channel, f"{host} webhook {_fingerprint(url)}", preview, send)
-
-
-def _discord_url(url: str) -> str:
-    """Discord confirms each message only when asked to wait for it."""
-    return url if "wait=" in url else f"{url}{'&' if '?' in url else '?'}wait=true"
-
-
-def telegram_target(settings: Settings) -> Target:
-    """The Telegram channel: a bot posting to one chat."""
-    _need(settings, "telegram", "telegram_bot_token", "telegram_chat_id")
-    url = f"{settings.telegram_api_url}/bot{settings.telegram_bot_token}/sendMessage"
-
-    def bodies(digest: Digest) -> list[dict]:
-        return [{"chat_id": settings.telegram_chat_id, "text": text, "parse_mode": "HTML",
-                 "disable_web_page_preview": True}
-                for text in telegram_messages(digest, archive_url=_archive(settings, digest))]
-
-    def send(digest: Digest) -> None:
-        post_json("telegram", url, bodies(digest), timeout=settings.http_timeout)
-
-    return Target("telegram", f"chat {settings.telegram_chat_id}",
-                  lambda d: f"telegram: {len(bodies(d))} message(s) to chat "
-                            f"{settings.telegram_chat_id}", send)
-
-
-def targets(settings: Settings, channels: list[str]) -> list[Target]:
-    """The destinations of the asked channels, checked before anything is sent."""
-    unknown = [c for c in channels if c not in CHANNELS]
-    if unknown:
-        raise ConfigError(f"unknown channel(s) {', '.join(unknown)}: use {', '.join(CHANNELS)}")
-    found = []
-    for channel in channels:
-        if channel == "email":
-            found.append(email_target(settings))
-        elif channel == "telegram":
-            found.append(telegram_target(settings))
-        else:
-            url = getattr(settings, f"{channel}_webhook_url")
-            _need(settings, channel, f"{channel}_webhook_url")
-            if channel == "slack":
-                found.append(_webhook_target(channel, url, slack_payloads, settings))
-            else:
-                found.append(_webhook_target(channel, _discord_url(url), discord_payloads,
-                                             settings))
-    return found
+def check_complete(digest: Digest, allow_incomplete: bool = False) -> None:
+    """Refuse a digest with no summarized paper unless `allow_incomplete`."""
+    if allow_incomplete or summarized(digest):
+        return
+    what = ("has no papers" if not digest.items else
+            f"has no summarized paper (all {len(digest.items)} failed)")
+    raise IncompleteDigest(
+        f"the {digest.date} digest {what}: nothing was sent. Run papergist digest "
+        f"{digest.date} again to summarize it, or publish it as it is with "
+        "allow_incomplete=True (--allow-incomplete)")
 
 
 def publish(digest: Digest, language: str, found: list[Target], store: Store, *,
             dry_run: bool = False, backoff: float = 1.0,
-            sleep: Callable[[float], None] = time.sleep) -> list[Delivery]:
-    """Deliver `digest` to every target not yet delivered; record each outcome."""
-    results = []
-    for target in found:
-        done = store.delivery(digest.date, language, target.channel, target.destination)
-        if done and done["status"] == "delivered":
-            results.append(Delivery(target.channel, target.destination, "skipped"))
-        elif dry_run:
-            results.append(Delivery(target.channel, target.destination, "dry-run",
-                                    error=target.preview(digest)))
-        else:
-            results.append(_deliver(digest.date, language, target, digest, store, backoff, sleep))
-    return results
+            sleep: Callable[[float], None] = time.sleep, resend: bool = False,
+            if_changed: bool = False, allow_incomplete: bool = False,
+            clock: Callable[[], datetime] = _utcnow, lease: timedelta = LEASE) -> list[Delivery]:
+    """Deliver `digest` to every target that does not have it yet; record each message.
+
+    Raises `IncompleteDigest` (before sending anything) for a digest with no
+    summarized paper unless `allow_incomplete`. See the module doc for `resend`
+    and `if_changed`; `clock` and `lease` decide when a claim is abandoned.
+    """
+    check_complete(digest, allow_incomplete)
+    run = _Publisher(digest, language, store, backoff, sleep, resend, if_changed, clock, lease)
+    return [run.preview(t) if dry_run else run.deliver(t) for t in found]
 
 
-def _deliver(day: date, language: str, target: Target, digest: Digest, store: Store,
-             backoff: float, sleep: Callable[[float], None]) -> Delivery:
-    previous = store.delivery(day, language, target.channel, target.destination)
-    attempts = previous["attempts"] if previous else 0
-    for attempt in range(1, ATTEMPTS + 1):
-        attempts += 1
+class _Publisher:
+    """One `publish` call: the digest, its version, this process's owner token."""
+
+    def __init__(self, digest: Digest, language: str, store: Store, backoff: float,
+                 sleep: Callable[[float], None], resend: bool, if_changed: bool,
+                 clock: Callable[[], datetime], lease: timedelta):
+        self.digest, self.language, self.store = digest, language, store
+        self.backoff, self.sleep, self.clock = backoff, sleep, clock
+        self.options = {"resend": resend, "if_changed": if_changed, "lease": lease}
+        self.version = digest_version(digest)
+        self.owner = owner_token()
+
+    def key(self, target: Target) -> DeliveryKey:
+        """The store's key of `target` for this digest."""
+        return DeliveryKey(self.digest.date, self.language, target.channel, target.destination)
+
+    def preview(self, target: Target) -> Delivery:
+        """What `deliver` would do, with nothing sent or recorded."""
+        key = self.key(target)
+        row = self.store.delivery(key.day, key.language, key.channel, key.destination)
+        decision = decide(row, self.version, now=self.clock(), **self.options)
+        if decision.action != "send":
+            return self._not_sent(target, decision, row)
+        text = target.preview(self.digest)
+        base = self.store.digest_version(decision.base) if decision.base else None
+        if base is not None:
+            parts = target.parts(self.digest, Plan(key, self.version, base, row and row["thread"]))
+            text = f"{target.channel}: an update, {len(parts)} message(s) to {target.destination}"
+        return Delivery(target.channel, target.destination, "dry-run", error=text,
+                        version=self.version)
+
+    def deliver(self, target: Target) -> Delivery:
+        """Claim `target`, then send the messages it has not accepted yet."""
+        key, now, chosen = self.key(target), self.clock(), []
+
+        def choose(row: dict[str, Any] | None) -> dict[str, Any] | None:
+            chosen.append(decide(row, self.version, now=now, **self.options))
+            return claim_values(self.version, self.owner, now) \
+                if chosen[-1].action == "send" else None
+
+        row, claim = self.store.claim_delivery(key, choose)
+        if claim is None:
+            return self._not_sent(target, chosen[-1], row)
         try:
-            target.send(digest)
-        except DeliveryError as exc:
-            error = str(exc)
-            if not exc.retryable or attempt == ATTEMPTS:
-                store.record_delivery(day, language, target.channel, target.destination,
-                                      "failed", attempts, error)
-                return Delivery(target.channel, target.destination, "failed", attempts, error)
-            sleep(backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
-            continue
-        store.record_delivery(day, language, target.channel, target.destination,
-                              "delivered", attempts)
-        return Delivery(target.channel, target.destination, "delivered", attempts)
-    raise AssertionError("unreachable")
+            return self._send(target, key, chosen[-1], row or {})
+        except Exception as exc:  # a bug or a render error: never leave the claim behind
+            self.store.finish_delivery(key, self.owner, status="failed",
+                                       error=f"{type(exc).__name__}: {exc}"[:500])
+            raise
+
+    def _not_sent(self, target: Target, decision: Decision,
+                  row: dict[str, Any] | None) -> Delivery:
+        row = row or {}
+        return Delivery(target.channel, target.destination, decision.action,
+                        row.get("attempts", 0), decision.message, row.get("version"))
+
+    def _send(self, target: Target, key: DeliveryKey, decision: Decision,
+              row: dict[str, Any]) -> Delivery:
+        self.store.save_digest_version(self.version, self.digest)
+        base = self.store.digest_version(decision.base) if decision.base else None
+        plan = Plan(key, self.version, base, row.get("thread"))
+        parts = target.parts(self.digest, plan)
+        done = self.store.sent_parts(key, self.version)
+        before, attempts = len(done), row.get("attempts", 0)
+        for attempt in range(1, ATTEMPTS + 1):
+            attempts += 1
+            try:
+                self._post_missing(target, key, parts, done)
+            except DeliveryError as exc:
+                if not exc.retryable or attempt == ATTEMPTS:
+                    return self._failed(target, key, attempts, str(exc), len(done) - before)
+                self.sleep(self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+                continue
+            break
+        thread = plan.thread or (target.thread_of(parts[0]) if parts else None)
+        self.store.finish_delivery(key, self.owner, status="delivered", attempts=attempts,
+                                   error=None, version=self.version, thread=thread)
+        return Delivery(target.channel, target.destination,
+                        "updated" if base is not None else "delivered", attempts,
+                        version=self.version, parts=len(done) - before)
+
+    def _post_missing(self, target: Target, key: DeliveryKey, parts: list[Any],
+                      done: set[int]) -> None:
+        posted = 0
+        for n, part in enumerate(parts):
+            if n in done:
+                continue
+            if posted:
+                self.sleep(target.gap)
+            target.post(part)
+            self.store.record_part(key, self.version, n, self.owner,
+                                   now=self.clock().isoformat(timespec="seconds"))
+            done.add(n)
+            posted += 1
+
+    def _failed(self, target: Target, key: DeliveryKey, attempts: int, error: str,
+                parts: int) -> Delivery:
+        self.store.finish_delivery(key, self.owner, status="failed", attempts=attempts,
+                                   error=error)
+        return Delivery(target.channel, target.destination, "failed", attempts, error,
+                        self.version, parts)

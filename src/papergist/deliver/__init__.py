@@ -1,1 +1,1 @@
-"""Delivery of rendered digests: files now; email and webhooks later."""
+"""Delivery: output files, and digests sent to email and chat channels (targets, claims, updates)."""

@@ -13,6 +13,7 @@ when given (otherwise the sender adds them).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
 from email.message import EmailMessage
@@ -190,6 +191,14 @@ def subject(digest: Digest) -> str:
     """"Daily Papers 2024-08-26: 11 papers"."""
     kind = "arXiv Papers" if digest.kind == "ids" else "Daily Papers"
     return f"{kind} {digest.date.isoformat()}: {count_text(len(digest.items))}"
+
+
+def message_id(*keys: str, domain: str | None = None) -> str:
+    """A Message-ID that is a function of `keys` (e.g. day, language, channel,
+    destination, digest version): a retried email is recognisably the same one, a
+    changed digest gets a new one. `domain` defaults to "papergist.invalid"."""
+    digest = hashlib.sha256("\x1f".join(keys).encode("utf-8")).hexdigest()[:32]
+    return f"<papergist.{digest}@{domain or 'papergist.invalid'}>"
 
 
 def _size(text: str) -> int:

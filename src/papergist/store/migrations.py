@@ -140,12 +140,36 @@ def _summary_leases_and_digest_schema(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE digests ADD COLUMN body_schema INTEGER NOT NULL DEFAULT 1"))
 
 
+def _delivery_parts(conn: Connection) -> None:
+    """Claims, digest versions and per-message progress of each delivery."""
+    for column in ("version VARCHAR(64)", "sending_version VARCHAR(64)", "owner VARCHAR(200)",
+                   "claimed_at VARCHAR(40)", "thread VARCHAR(300)"):
+        conn.execute(sa.text(f"ALTER TABLE deliveries ADD COLUMN {column}"))
+    md = sa.MetaData()
+    key = [sa.Column(name, sa.String(size), primary_key=True) for name, size in
+           (("day", 10), ("language", 16), ("channel", 32), ("destination", 200))]
+    sa.Table(
+        "delivery_parts", md, *key,
+        sa.Column("version", sa.String(64), primary_key=True),
+        sa.Column("part", sa.Integer, primary_key=True),  # 0-based index of the message
+        sa.Column("sent_at", sa.String(40), nullable=False),
+    )
+    sa.Table(
+        "digest_versions", md,
+        sa.Column("version", sa.String(64), primary_key=True),  # a hash of the body
+        sa.Column("body", sa.Text, nullable=False),  # the Digest model as JSON
+        sa.Column("saved_at", sa.String(40), nullable=False),
+    )
+    md.create_all(conn)
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0001_initial", _initial),
     ("0002_summary_usage", _summary_usage),
     ("0003_summary_verification", _summary_verification),
     ("0004_digests_and_deliveries", _digests_and_deliveries),
     ("0005_summary_leases_and_digest_schema", _summary_leases_and_digest_schema),
+    ("0006_delivery_parts", _delivery_parts),
 )
 
 _LOG = sa.Table(

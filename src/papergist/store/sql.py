@@ -23,6 +23,7 @@ from papergist.errors import StoreError
 from papergist.models import (DailyList, Digest, ListedPaper, Paper, RunReport, Sections, Summary,
                               Usage, Verdict)
 from papergist.store import bodies, leases
+from papergist.store.deliveries import DeliveriesMixin
 from papergist.store.engine import create_engine, dialect_insert, write_transaction
 from papergist.store.migrations import migrate
 
@@ -35,7 +36,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-class Store:
+class Store(DeliveriesMixin):
     """One database; create with `Store.open(path_or_url)`, close with `close()`.
 
     Every method raises `StoreError` (and nothing else) when the database
@@ -239,25 +240,6 @@ class Store:
         return self._read(lambda conn: {
             date.fromisoformat(day): hashlib.sha256(body.encode("utf-8")).hexdigest()
             for day, body in conn.execute(query)})
-
-    def delivery(self, day: date, language: str, channel: str,
-                 destination: str) -> dict[str, Any] | None:
-        """The recorded delivery of a day's digest to one destination, if any."""
-        d = self.t["deliveries"]
-        query = sa.select(d).where(
-            d.c.day == day.isoformat(), d.c.language == language, d.c.channel == channel,
-            d.c.destination == destination)
-        row = self._read(lambda conn: conn.execute(query).mappings().first())
-        return dict(row) if row else None
-
-    def record_delivery(self, day: date, language: str, channel: str, destination: str,
-                        status: str, attempts: int, error: str | None = None) -> None:
-        """Record that a delivery succeeded or failed (after `attempts` tries in all)."""
-        row = {"day": day.isoformat(), "language": language, "channel": channel,
-               "destination": destination, "status": status, "attempts": attempts,
-               "error": error, "updated_at": _now()}
-        keys = ["day", "language", "channel", "destination"]
-        self._write(lambda conn: self._upsert(conn, self.t["deliveries"], [row], keys))
 
     # runs ---------------------------------------------------------------
 
