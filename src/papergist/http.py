@@ -64,7 +64,7 @@ class HttpClient:
     """A synchronous client with papergist's policies; use as a context manager."""
 
     def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time.sleep):
-        self.retries = settings.http_retries
+        self.retries = settings.http_attempts
         self.backoff = settings.http_backoff
         self._sleep = sleep
         self._redact = Redactor.from_settings(settings)  # servers may echo what they were sent
