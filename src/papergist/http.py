@@ -24,7 +24,17 @@ USER_AGENT = f"papergist/{__version__} (+https://github.com/papergist/papergist)
 MAX_BACKOFF = 60.0
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error body read for its reason
+# Requests to this machine never go through a proxy, whatever HTTP(S)_PROXY,
+# ALL_PROXY and NO_PROXY say (local models, Ollama, the tests' fake servers).
+LOCAL_NO_PROXY = ("all://localhost", "all://127.0.0.0/8", "all://[::1]")
 _T = TypeVar("_T")
+
+
+def env_options() -> dict[str, Any]:
+    """Client options that honour the environment like curl does: `HTTPS_PROXY`,
+    `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, `SSL_CERT_FILE`, `SSL_CERT_DIR` (read
+    when the client is built), with local hosts always reached directly."""
+    return {"trust_env": True, "mounts": {pattern: None for pattern in LOCAL_NO_PROXY}}
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -72,6 +82,7 @@ class HttpClient:
             timeout=settings.http_timeout,
             headers={"User-Agent": USER_AGENT},
             follow_redirects=True,
+            **env_options(),
         )
 
     def __enter__(self) -> "HttpClient":
