@@ -6,6 +6,7 @@ errors) goes to stderr, so `papergist digest > today.md` just works.
 
 from __future__ import annotations
 
+import codecs
 import json
 import sys
 from datetime import date
@@ -458,9 +459,19 @@ def _root(version: Annotated[bool, typer.Option(
     """Daily digests of AI papers (see each command's --help)."""
 
 
+def utf8_streams() -> None:
+    """Read stdin and write stdout in UTF-8 whatever the locale says (Windows, LC_ALL=C,
+    PYTHONIOENCODING=ascii), strictly: a digest is never written with characters lost."""
+    for stream in (sys.stdin, sys.stdout):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and codecs.lookup(stream.encoding).name != "utf-8":
+            reconfigure(encoding="utf-8", errors="strict")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: known errors become one line on stderr and their exit status."""
     _masks.clear()  # the settings of this invocation decide what is secret
+    utf8_streams()
     try:
         app(args=argv, prog_name="papergist")
     except PapergistError as exc:

@@ -1,0 +1,47 @@
+"""The CLI's streams: UTF-8 whatever the locale; the progress display always closed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+KOREAN_JSON = {"title": "한국어 모델 연구", "abstract": "우리는 KoBERT 모델을 제안한다.",
+               "sections": {"whats_new": "KoBERT 모델을 제안한다."}}
+
+
+def _run(args: list[str], tmp_path: Path, stdin: bytes = b"", **env: str):
+    """`python -m papergist ARGS` under an ASCII locale, stdout and stderr as pipes."""
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("PAPERGIST_", "LC_", "LANG", "PYTHON"))}
+    base.update(PYTHONPATH=SRC, PYTHONIOENCODING="ascii", LC_ALL="C",
+                PAPERGIST_HOME=str(tmp_path / "home"), **env)
+    return subprocess.run([sys.executable, "-m", "papergist", *args], input=stdin,
+                          capture_output=True, env=base, timeout=60)
+
+
+def test_stdout_is_utf8_under_an_ascii_locale(tmp_path):
+    done = _run(["settings"], tmp_path, PAPERGIST_SMTP_USER="김철수", PAPERGIST_LANG="ko")
+    assert (done.returncode, done.stderr) == (0, b"")
+    lines = done.stdout.decode("utf-8").splitlines()
+    assert "smtp_user = 김철수  [env; PAPERGIST_SMTP_USER]" in lines
+
+
+def test_stdin_is_read_as_utf8_under_an_ascii_locale(tmp_path):
+    text = json.dumps(KOREAN_JSON, ensure_ascii=False).encode("utf-8")
+    done = _run(["verify", "-"], tmp_path, stdin=text)
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert json.loads(done.stdout.decode("utf-8"))["status"] == "verified"
+
+
+def test_stdin_that_is_not_utf8_is_a_clear_usage_error(tmp_path):
+    text = json.dumps(KOREAN_JSON, ensure_ascii=False).encode("euc-kr")
+    done = _run(["verify", "-"], tmp_path, stdin=text)
+    assert done.returncode == 2
+    assert done.stderr.decode("utf-8").startswith("papergist: error: - is not valid JSON: "
+                                                  "'utf-8' codec can't decode byte")
