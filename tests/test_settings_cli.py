@@ -19,8 +19,8 @@ def _run(args: list[str], tmp_path: Path, stdin: bytes = b"", **env: str):
     """`python -m papergist ARGS` under an ASCII locale, stdout and stderr as pipes."""
     base = {k: v for k, v in os.environ.items()
             if not k.startswith(("PAPERGIST_", "LC_", "LANG", "PYTHON"))}
-    base.update(PYTHONPATH=SRC, PYTHONIOENCODING="ascii", LC_ALL="C",
-                PAPERGIST_HOME=str(tmp_path / "home"), **env)
+    base.update({"PYTHONPATH": SRC, "PYTHONIOENCODING": "ascii", "LC_ALL": "C",
+                 "PAPERGIST_HOME": str(tmp_path / "home"), **env})
     return subprocess.run([sys.executable, "-m", "papergist", *args], input=stdin,
                           capture_output=True, env=base, timeout=60)
 
@@ -45,3 +45,16 @@ def test_stdin_that_is_not_utf8_is_a_clear_usage_error(tmp_path):
     assert done.returncode == 2
     assert done.stderr.decode("utf-8").startswith("papergist: error: - is not valid JSON: "
                                                   "'utf-8' codec can't decode byte")
+
+
+def test_a_digest_with_korean_titles_is_written_to_a_pipe_under_an_ascii_locale(tmp_path):
+    from conftest import local_env
+    from fakes import FakeHF, load_day
+
+    entries = load_day("2024-08-26")[:1]
+    entries[0]["paper"]["title"] = entries[0]["title"] = "한국어 논문 요약"
+    with FakeHF({"2024-08-26": entries}) as hf:
+        done = _run(["digest", "2024-08-26", "-q"], tmp_path,
+                    **local_env(tmp_path / "home", hf.url))
+    assert (done.returncode, done.stderr.decode("utf-8")) == (0, "")
+    assert "한국어 논문 요약" in done.stdout.decode("utf-8")
