@@ -33,7 +33,7 @@ def local_env(home: Path, hf_url: str = "http://127.0.0.1:9", arxiv_url: str = "
         "PAPERGIST_ARXIV_DELAY": "0",
         "PAPERGIST_ARXIV_URL": arxiv_url,
         "PAPERGIST_FULLTEXT_DELAY": "0",
-        "PAPERGIST_HTTP_RETRIES": "3",
+        "PAPERGIST_HTTP_ATTEMPTS": "3",
         "PAPERGIST_HTTP_BACKOFF": "0.01",
         "PAPERGIST_HTTP_TIMEOUT": "5",
         **extra,

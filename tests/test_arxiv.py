@@ -34,7 +34,7 @@ def arxiv(shared_arxiv):
 def settings(tmp_path):
     return lambda url, delay=DELAY: load_settings(env={
         "PAPERGIST_HOME": str(tmp_path), "PAPERGIST_ARXIV_API_URL": url + API,
-        "PAPERGIST_ARXIV_DELAY": str(delay), "PAPERGIST_HTTP_RETRIES": "2",
+        "PAPERGIST_ARXIV_DELAY": str(delay), "PAPERGIST_HTTP_ATTEMPTS": "2",
         "PAPERGIST_HTTP_BACKOFF": "0.01", "PAPERGIST_HTTP_TIMEOUT": "5",
     })
 

@@ -348,7 +348,7 @@ def test_eight_papers_at_once(server, source):
 
 def test_an_unreachable_arxiv_is_given_up_on_for_the_run(tmp_path):
     settings = load_settings(env=local_env(tmp_path, arxiv_url="http://127.0.0.1:9",
-                                           PAPERGIST_HTTP_RETRIES="1"))
+                                           PAPERGIST_HTTP_ATTEMPTS="1"))
     source = Blocking(FullTextSource(AsyncHttpClient(settings), settings))
     first, notes_first = source.fetch(paper("2408.00001", None))
     second, notes_second = source.fetch(paper("2408.00002", None))  # html fails: the 3rd

@@ -145,7 +145,7 @@ def test_down_gives_a_clear_error(settings, http, fake_hf):
 
 def test_timeout_gives_a_clear_error(tmp_path, fake_hf):
     settings = load_settings(env=local_env(tmp_path, fake_hf.url, PAPERGIST_HTTP_TIMEOUT="0.2",
-                                          PAPERGIST_HTTP_RETRIES="2"))
+                                          PAPERGIST_HTTP_ATTEMPTS="2"))
     fake_hf.fail = lambda req: Reply(200, "[]", delay=1.0)
     with HttpClient(settings) as http, pytest.raises(SourceUnavailable, match="timed out"):
         HFDailySource(http, settings).fetch(date(2024, 8, 26))

@@ -6,11 +6,13 @@ errors) goes to stderr, so `papergist digest > today.md` just works.
 
 from __future__ import annotations
 
+import codecs
 import json
 import sys
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Callable, Optional
+from typing import Annotated, Callable, Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -59,15 +61,32 @@ def say(text: str) -> None:
 
 
 class StderrProgress:
-    """Progress on stderr: status lines, and a bar when stderr is a terminal."""
+    """Progress on stderr: status lines, and a bar when stderr is a terminal.
+
+    A context manager: leaving it, on success, error or Ctrl-C, stops the bar, so
+    the terminal gets its cursor back.
+    """
 
     def __init__(self) -> None:
         self._bar = None
+
+    def __enter__(self) -> "StderrProgress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the bar if one is showing (safe to call again)."""
+        bar, self._bar = self._bar, None
+        if bar is not None:
+            bar.stop()
 
     def note(self, text: str) -> None:
         say(text)
 
     def start(self, total: int, what: str) -> None:
+        self.close()
         if err.is_terminal and total:
             from rich.progress import Progress
             self._bar = Progress(console=err, transient=True)
@@ -78,8 +97,7 @@ class StderrProgress:
         if self._bar is not None:
             self._bar.advance(self._task)
             if self._bar.finished:
-                self._bar.stop()
-                self._bar = None
+                self.close()
 
 
 class QuietProgress(StderrProgress):
@@ -224,9 +242,12 @@ def clock() -> date:
     return utc_today()
 
 
-def _open(settings: Settings, quiet: bool, refresh: bool = False) -> Papergist:
-    progress = QuietProgress() if quiet else StderrProgress()
-    return Papergist(settings, progress=progress, today=lambda: clock(), refresh=refresh)
+@contextmanager
+def _open(settings: Settings, quiet: bool, refresh: bool = False) -> Iterator[Papergist]:
+    """The front door for one command; its progress display is closed on every path."""
+    with (QuietProgress() if quiet else StderrProgress()) as progress, \
+            Papergist(settings, progress=progress, today=lambda: clock(), refresh=refresh) as pg:
+        yield pg
 
 
 def _report_and_write(result: Result, path: Path | None, fmt: str, quiet: bool,
@@ -458,9 +479,19 @@ def _root(version: Annotated[bool, typer.Option(
     """Daily digests of AI papers (see each command's --help)."""
 
 
+def utf8_streams() -> None:
+    """Read stdin and write stdout in UTF-8 whatever the locale says (Windows, LC_ALL=C,
+    PYTHONIOENCODING=ascii), strictly: a digest is never written with characters lost."""
+    for stream in (sys.stdin, sys.stdout):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and codecs.lookup(stream.encoding).name != "utf-8":
+            reconfigure(encoding="utf-8", errors="strict")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: known errors become one line on stderr and their exit status."""
     _masks.clear()  # the settings of this invocation decide what is secret
+    utf8_streams()
     try:
         app(args=argv, prog_name="papergist")
     except PapergistError as exc:

@@ -26,7 +26,17 @@ USER_AGENT = f"papergist/{__version__} (+https://github.com/papergist/papergist)
 MAX_BACKOFF = 60.0
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error body read for its reason
+# Requests to this machine never go through a proxy, whatever HTTP(S)_PROXY,
+# ALL_PROXY and NO_PROXY say (local models, Ollama, the tests' fake servers).
+LOCAL_NO_PROXY = ("all://localhost", "all://127.0.0.0/8", "all://[::1]")
 _T = TypeVar("_T")
+
+
+def env_options() -> dict[str, Any]:
+    """Client options that honour the environment like curl does: `HTTPS_PROXY`,
+    `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, `SSL_CERT_FILE`, `SSL_CERT_DIR` (read
+    when the client is built), with local hosts always reached directly."""
+    return {"trust_env": True, "mounts": {pattern: None for pattern in LOCAL_NO_PROXY}}
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -138,13 +148,14 @@ class HttpClient:
     """A synchronous client with papergist's policies; use as a context manager."""
 
     def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time.sleep):
-        self.policy = RetryPolicy(settings.http_retries, settings.http_backoff)
+        self.policy = RetryPolicy(settings.http_attempts, settings.http_backoff)
         self._sleep = sleep
         self._redact = Redactor.from_settings(settings)  # servers may echo what they were sent
         self._client = httpx2.Client(
             timeout=settings.http_timeout,
             headers={"User-Agent": USER_AGENT},
             follow_redirects=True,
+            **env_options(),
         )
 
     def __enter__(self) -> "HttpClient":
@@ -200,7 +211,7 @@ class AsyncHttpClient:
     """
 
     def __init__(self, settings: Settings):
-        self.policy = RetryPolicy(settings.http_retries, settings.http_backoff)
+        self.policy = RetryPolicy(settings.http_attempts, settings.http_backoff)
         self._timeout = settings.http_timeout
         self._redact = Redactor.from_settings(settings)
         self._client: httpx2.AsyncClient | None = None
@@ -210,7 +221,8 @@ class AsyncHttpClient:
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop:
             self._client = httpx2.AsyncClient(timeout=self._timeout, follow_redirects=True,
-                                              headers={"User-Agent": USER_AGENT})
+                                              headers={"User-Agent": USER_AGENT},
+                                              **env_options())
             self._loop = loop
         return self._client
 

@@ -19,7 +19,7 @@ import httpx2
 
 from papergist import __version__
 from papergist.errors import ConfigError, SummarizeError, UsageError
-from papergist.http import NoStopwatch, Stopwatch, retry_after_seconds
+from papergist.http import NoStopwatch, Stopwatch, env_options, retry_after_seconds
 from papergist.redact import Redactor
 from papergist.models import Paper, PaperText, Sections, Summary, Usage
 from papergist.settings import Settings
@@ -302,7 +302,7 @@ class LLMSummarizer:
         self.config = config
         self.model = config.model
         self.budget_tokens = settings.budget_tokens
-        self.retries, self.backoff = settings.http_retries, settings.http_backoff
+        self.retries, self.backoff = settings.http_attempts, settings.http_backoff
         self.cap = TokenCap(settings.max_tokens)
         self.max_reply_chars = REPLY_CHARS_PER_TOKEN * config.max_output_tokens
         self.usage_unknown = 0  # replies whose `usage` could not be read
@@ -315,7 +315,7 @@ class LLMSummarizer:
         limits = httpx2.Limits(max_connections=self.config.max_concurrency,
                                max_keepalive_connections=self.config.max_concurrency)
         self._client = httpx2.AsyncClient(headers=headers, timeout=self.config.timeout,
-                                          limits=limits, trust_env=False)
+                                          limits=limits, **env_options())
         self.scheduler = Scheduler(Window(self.config.concurrency, self.config.max_concurrency),
                                    RateLimits(self.config.rpm or None, self.config.tpm or None),
                                    retries=self.retries, backoff=self.backoff)
