@@ -7,14 +7,18 @@ Cases already covered elsewhere are only completed here (store kept, re-run).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
+import struct
 import time
+import tracemalloc
 from pathlib import Path
 
+import pypdfium2 as pdfium
 import pytest
 
-from fakes import Reply, load_day
+from fakes import FIXTURES, Reply, load_day
 
 DAY = "2024-08-26"
 PAPERS = 11  # entries of the recorded 2024-08-26
@@ -187,3 +191,181 @@ def test_hf_duplicate_ids_in_a_day_are_one_paper(cli, fake_hf, tmp_path):
     assert len(ids) == len(set(ids)) == PAPERS
     assert counts(tmp_path) == {"papers": PAPERS, "daily_entries": PAPERS,
                                 "summaries": PAPERS, "runs": 1}
+
+
+# --- arXiv full text ---------------------------------------------------------------------
+# One paper whose HF entry has no abstract: a full text that cannot be had is then a
+# named failure (its notes say why), and the healed full text makes it whole.
+
+ID = "2408.12637"
+HTML = (FIXTURES / "arxiv_html" / "2508.08468v6_arxiv_html_2026-07.html").read_bytes()
+PDF = (FIXTURES / "arxiv_pdf" / "1706.03762v7.pdf").read_bytes()
+PAD = bytes.fromhex("28BF4E5E4E758A4164004E56FFFA01082E2E00B6D0683E802F0CA9FE6453697A")
+
+
+def rc4(key: bytes, data: bytes) -> bytes:
+    s, j = list(range(256)), 0
+    for i in range(256):
+        j = (j + s[i] + key[i % len(key)]) % 256
+        s[i], s[j] = s[j], s[i]
+    i = j = 0
+    out = bytearray()
+    for byte in data:
+        i = (i + 1) % 256
+        j = (j + s[i]) % 256
+        s[i], s[j] = s[j], s[i]
+        out.append(byte ^ s[(s[i] + s[j]) % 256])
+    return bytes(out)
+
+
+def encrypted_pdf(user: bytes = b"secret", owner: bytes = b"owner") -> bytes:
+    """A one-page PDF locked with a user password (standard handler, RC4 40-bit, R2):
+    pypdfium2 cannot save encrypted files, and qpdf is not installed."""
+    def pad(pw: bytes) -> bytes:
+        return (pw + PAD)[:32]
+    o = rc4(hashlib.md5(pad(owner)).digest()[:5], pad(user))
+    p, doc_id = -44, b"0123456789abcdef"
+    u = rc4(hashlib.md5(pad(user) + o + struct.pack("<i", p) + doc_id).digest()[:5], PAD)
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+            b"<< /Filter /Standard /V 1 /R 2 /O <%s> /U <%s> /P %d >>"
+            % (o.hex().encode(), u.hex().encode(), p)]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for n, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (n, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += (b"trailer\n<< /Size %d /Root 1 0 R /Encrypt 4 0 R /ID [<%s> <%s>] >>\n"
+            b"startxref\n%d\n%%%%EOF\n" % (len(objs) + 1, doc_id.hex().encode(),
+                                           doc_id.hex().encode(), xref))
+    return bytes(out)
+
+
+def test_the_encrypted_pdf_is_really_encrypted():
+    """The helper's PDF opens with its password only (so the case below is real)."""
+    assert len(pdfium.PdfDocument(encrypted_pdf(), password="secret")) == 1
+    with pytest.raises(pdfium.PdfiumError, match="Incorrect password"):
+        pdfium.PdfDocument(encrypted_pdf())
+
+
+@pytest.fixture
+def lone(fake_hf, llm):
+    """A day of one paper (2408.12637) without an abstract, summarized by the fake model."""
+    raw = load_day(DAY)[:1]
+    raw[0]["paper"]["summary"] = ""
+    fake_hf.days = {DAY: raw}
+    return raw[0]["paper"]
+
+
+def model_digest(cli, *args: str) -> tuple[int, dict, str]:
+    code, out, err = cli("digest", DAY, "--model", "fake-gpt", "-f", "json", *args)
+    return code, json.loads(out) if out else {}, err
+
+
+def no_source(*notes: str) -> str:
+    return f"  failed {ID} (source): no source: neither full text nor abstract " \
+           f"({'; '.join(notes)}; abstract: empty)"
+
+
+def healed(cli, tmp_path, origin: str) -> None:
+    """The re-run after healing: exit 0, the paper summarized from `origin`."""
+    code, doc, err = model_digest(cli)
+    assert code == 0, err
+    assert [(p["id"], p["source"]) for p in doc["papers"]] == [(ID, "fulltext")]
+    assert counts(tmp_path) == {"papers": 1, "daily_entries": 1, "summaries": 1, "runs": 2}
+    assert len(list((tmp_path / "home").rglob(f"{ID}.{origin}"))) == 1  # cached
+
+
+def failed_once(tmp_path) -> None:
+    """After the failing run: the paper and its day stored, no summary, exit 3 recorded."""
+    assert counts(tmp_path) == {"papers": 1, "daily_entries": 1, "summaries": 0, "runs": 1}
+    assert runs(tmp_path) == [(DAY, 3)]
+
+
+@pytest.mark.parametrize("body, note", [
+    (b"", f"pdf: arXiv full text: empty PDF for {ID}"),
+    (HTML_200.encode(), f"pdf: arXiv full text: not a PDF for {ID} (it starts with "
+                        "'<!DOCTYPE html><html><head><title>Huggin')"),
+    (encrypted_pdf(), f"pdf: arXiv full text: the PDF of {ID} is encrypted"),
+], ids=["zero-byte", "not-a-pdf", "encrypted"])
+def test_arxiv_html_404_and_an_unreadable_pdf_then_the_pdf_heals(cli, arxiv, lone, tmp_path,
+                                                                body, note):
+    """arXiv HTML 404, then a zero-byte / non-PDF / encrypted PDF: named failure, exit 3;
+    a good PDF later: the re-run summarizes it (the HTML 404 is remembered)."""
+    arxiv.routes[f"/pdf/{ID}"] = lambda req: Reply(200, body, {"Content-Type": "application/pdf"})
+    code, doc, err = model_digest(cli)
+    assert code == 3
+    assert no_source("html: HTTP 404", note) in err
+    assert doc["papers"][0]["source"] == "none"
+    failed_once(tmp_path)
+    arxiv.routes[f"/pdf/{ID}"] = lambda req: Reply(200, PDF)
+    healed(cli, tmp_path, "pdf")
+    assert len(arxiv.hits(f"/html/{ID}")) == 1  # not asked again
+
+
+def test_arxiv_html_404_then_pdf_404_then_the_html_appears(cli, arxiv, lone, tmp_path):
+    """arXiv HTML 404 then PDF 404: named failure, exit 3, and both 404s are remembered, so
+    a re-run asks arXiv nothing."""
+    code, doc, err = model_digest(cli)
+    assert code == 3 and no_source("html: HTTP 404", "pdf: HTTP 404") in err
+    failed_once(tmp_path)
+    asked = len(arxiv.requests)
+    code, doc, err = model_digest(cli)
+    assert code == 3 and len(arxiv.requests) == asked
+    assert no_source("html: HTTP 404 (remembered from an earlier run)",
+                     "pdf: HTTP 404 (remembered from an earlier run)") in err
+
+
+def test_arxiv_429_with_retry_after_is_waited_for(cli, arxiv, lone, tmp_path):
+    """arXiv HTML 429 with Retry-After: 1, then the page: waited for, summarized."""
+    replies = [Reply(200, HTML), Reply(429, "slow down", {"Retry-After": "1"})]
+    arxiv.routes[f"/html/{ID}"] = lambda req: replies.pop()
+    code, doc, err = model_digest(cli)
+    assert code == 0, err
+    first, second = arxiv.hits(f"/html/{ID}")
+    assert second.time - first.time >= 1.0
+    assert doc["papers"][0]["source"] == "fulltext"
+
+
+def test_arxiv_429_that_persists_then_heals(cli, arxiv, lone, tmp_path):
+    """arXiv answering 429 to every try: named failure after the retries, exit 3; healed,
+    the re-run summarizes the HTML."""
+    for kind in ("html", "pdf"):
+        arxiv.routes[f"/{kind}/{ID}"] = lambda req: Reply(429, "slow down", {"Retry-After": "0"})
+    code, doc, err = model_digest(cli)
+    assert code == 3
+    assert no_source(*(f"{kind}: arXiv full text is unavailable after 3 attempts (HTTP 429: "
+                       "slow down); try again later" for kind in ("html", "pdf"))) in err
+    failed_once(tmp_path)
+    arxiv.routes[f"/html/{ID}"] = lambda req: Reply(200, HTML)
+    healed(cli, tmp_path, "html")
+
+
+MB = 2**20
+
+
+@pytest.mark.parametrize("length", [True, False], ids=["announced", "unannounced"])
+@pytest.mark.parametrize("kind, size", [("html", 20 * MB), ("pdf", 50 * MB)])
+def test_arxiv_huge_bodies_are_capped(cli, arxiv, lone, tmp_path, kind, size, length):
+    """A 20 MB HTML page / a 50 MB PDF, with and without Content-Length: given up at the
+    cap (8 MB / 30 MB) without holding the body; named failure; healed, summarized."""
+    start = {"html": b"<html><body>", "pdf": b"%PDF-1.4\n"}[kind]
+    body = start + b"\0" * (size - len(start))
+    arxiv.routes[f"/{kind}/{ID}"] = lambda req: Reply(200, body, length=length)
+    tracemalloc.start()
+    try:
+        code, doc, err = model_digest(cli)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == 3
+    notes = {"html": ("html: larger than 8 MB", "pdf: HTTP 404"),
+             "pdf": ("html: HTTP 404", "pdf: larger than 30 MB")}[kind]
+    assert no_source(*notes) in err
+    assert peak < {"html": 8, "pdf": 30}[kind] * MB + 4 * MB
+    assert len(arxiv.hits(f"/{kind}/{ID}")) == 1  # too large is not retried
+    failed_once(tmp_path)
+    arxiv.routes[f"/{kind}/{ID}"] = lambda req: Reply(200, {"html": HTML, "pdf": PDF}[kind])
+    healed(cli, tmp_path, kind)
