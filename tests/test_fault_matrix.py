@@ -18,6 +18,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 
+from fake_openai import Fault
 from fakes import FIXTURES, Reply, load_day
 
 DAY = "2024-08-26"
@@ -369,3 +370,112 @@ def test_arxiv_huge_bodies_are_capped(cli, arxiv, lone, tmp_path, kind, size, le
     failed_once(tmp_path)
     arxiv.routes[f"/{kind}/{ID}"] = lambda req: Reply(200, {"html": HTML, "pdf": PDF}[kind])
     healed(cli, tmp_path, kind)
+
+
+# --- the model API ------------------------------------------------------------------------
+
+TARGET = "2408.12637"  # its abstract starts "Building and better understanding"
+
+
+def fifty() -> list[dict]:
+    """50 real entries from two recorded days of different API generations."""
+    return (load_day("2025-10-15") + load_day("2024-10-25"))[:50]
+
+
+def test_llm_401_is_one_clear_error_and_stops_the_run(cli, llm, fake_hf, tmp_path,
+                                                      monkeypatch):
+    """Model API 401 on a day of 50 papers: one error line (not 50), exit 2, the run
+    stops; the day is stored; with the right key the re-run is whole."""
+    fake_hf.days = {DAY: fifty()}
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong-key-for-the-test")
+    code, out, err = cli("digest", DAY, "--model", "fake-gpt", "--concurrency", "4",
+                         "--max-concurrency", "4")
+    assert (code, out) == (2, "")
+    assert err.count("refused the key") == 1 and err.count("papergist: error:") == 1
+    assert f"papergist: error: the model API at {llm.base_url} refused the key (HTTP 401: " \
+           "Incorrect API key provided: sk-w****.); check the API key" in err
+    assert "failed " not in err and "Traceback" not in err
+    assert len(llm.calls) <= 4  # the requests already in flight, none after
+    assert counts(tmp_path) == {"papers": 50, "daily_entries": 50, "summaries": 0, "runs": 1}
+    assert runs(tmp_path) == [(DAY, 2)]
+    monkeypatch.setenv("OPENAI_API_KEY", llm.api_key)
+    complete(cli, "--model", "fake-gpt")
+    assert counts(tmp_path) == {"papers": 50, "daily_entries": 50, "summaries": 50, "runs": 2}
+
+
+def test_llm_400_on_response_format_falls_back_and_the_rerun_sends_nothing(cli, llm,
+                                                                           tmp_path):
+    """Model API 400 on `response_format` json_schema: JSON mode for the rest of the run,
+    whole; the re-run comes from the store."""
+    llm.supports_json_schema = False
+    complete(cli, "--model", "fake-gpt")
+    assert llm.statuses().count(200) == PAPERS  # the 400s: the requests sent at first
+    assert [c.request["response_format"]["type"] for c in llm.calls if c.status == 200] == \
+        ["json_object"] * PAPERS
+    assert counts(tmp_path)["summaries"] == PAPERS
+    sent = len(llm.calls)
+    complete(cli, "--model", "fake-gpt")
+    assert len(llm.calls) == sent
+
+
+def test_llm_500_storm_fails_every_paper_by_name_then_recovers(cli, llm, tmp_path,
+                                                               monkeypatch):
+    """Model API answering 500 to everything: each paper a named failure, exit 3, the day
+    stored; when the storm passes, the re-run is whole."""
+    llm.plan = lambda index, request: Fault("status", status=500, message="storm")
+    start = time.monotonic()
+    code, out, err = cli("digest", DAY, "--model", "fake-gpt", "-f", "json")
+    assert time.monotonic() - start < 10
+    assert code == 3
+    assert f"{DAY}: {PAPERS} fetched, 0 summarized, {PAPERS} failed" in err
+    assert err.count("(summarize): the model API failed 3 times: HTTP 500: storm") == PAPERS
+    assert len(json.loads(out)["papers"]) == PAPERS
+    assert counts(tmp_path) == {"papers": PAPERS, "daily_entries": PAPERS, "summaries": 0,
+                                "runs": 1}
+    llm.plan = None
+    complete(cli, "--model", "fake-gpt")
+    assert counts(tmp_path)["summaries"] == PAPERS
+
+
+def runaway(messages: list[dict], fault=None) -> tuple[str, str]:
+    """A 1 MB reply whatever was asked."""
+    return json.dumps({"whats_new": "x " * 500_000, "technical_details": "y",
+                       "performance_highlights": "z"}), "stop"
+
+
+@pytest.mark.parametrize("fault, reason", [
+    (Fault("truncated"), "no usable reply after 4 replies: the reply was cut off"),
+    ("runaway", "no usable reply after 4 replies: the reply was 1,000,074 characters, far beyond the "
+     "length asked for"),
+    (Fault("timeout", seconds=5), "took longer than 1 s (paper_timeout)"),
+], ids=["finish_reason-length", "1-MB-reply", "hang-past-paper_timeout"])
+def test_llm_paper_fault_is_named_and_the_rerun_sends_only_that_paper(cli, llm, tmp_path,
+                                                                       monkeypatch, fault,
+                                                                       reason):
+    """Model replies for one paper always cut off (finish_reason=length), always 1 MB, or
+    hanging past paper_timeout: that paper fails by name, exit 3, the other ten stored;
+    healed, the re-run asks only for it and is whole."""
+    monkeypatch.setenv("PAPERGIST_PAPER_TIMEOUT", "1")
+    broken = [True]
+    target = lambda request: "Building and better" in request["messages"][1]["content"]
+    if fault == "runaway":
+        original = llm.content
+        monkeypatch.setattr(llm, "content", lambda messages, fault=None: runaway(messages) if
+                            broken and target({"messages": messages}) else
+                            original(messages, fault))
+        llm.honours_max_tokens = False
+    else:
+        llm.plan = lambda index, request: fault if broken and target(request) else None
+    code, out, err = cli("digest", DAY, "--model", "fake-gpt", "-f", "json")
+    assert code == 3
+    assert f"{DAY}: {PAPERS} fetched, {PAPERS - 1} summarized" in err
+    assert f"  failed {TARGET} (summarize): {reason}" in err
+    assert len(out) < 200_000
+    assert counts(tmp_path) == {"papers": PAPERS, "daily_entries": PAPERS,
+                                "summaries": PAPERS - 1, "runs": 1}
+    broken.clear()
+    sent = len(llm.calls)
+    code, out, err = cli("digest", DAY, "--model", "fake-gpt", "-f", "json")
+    assert code == 0, err
+    assert [target(c.request) for c in llm.calls[sent:]] == [True]
+    assert counts(tmp_path)["summaries"] == PAPERS
