@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import struct
+import subprocess
+import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -18,6 +22,8 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 
+import papergist
+from conftest import local_env
 from fake_openai import Fault
 from fakes import FIXTURES, Reply, load_day
 
@@ -479,3 +485,120 @@ def test_llm_paper_fault_is_named_and_the_rerun_sends_only_that_paper(cli, llm, 
     assert code == 0, err
     assert [target(c.request) for c in llm.calls[sent:]] == [True]
     assert counts(tmp_path)["summaries"] == PAPERS
+
+
+# --- the store ----------------------------------------------------------------------------
+
+
+def corrupt_all_but_the_first_page(path: Path) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+    size = path.stat().st_size
+    with path.open("r+b") as f:
+        f.seek(page)
+        f.write(b"\xff" * (size - page))
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (corrupt_all_but_the_first_page, "database disk image is malformed"),
+    (lambda path: path.write_bytes(b"my notes, not a database\n" * 200),
+     "file is not a database"),
+], ids=["damaged-pages", "not-a-database"])
+def test_store_corrupted_is_refused_untouched_and_a_fresh_one_works(cli, tmp_path, damage,
+                                                                    reason):
+    """A corrupted SQLite file: exit 6 and one line saying what to do, the file left as it
+    is; moved aside as told, the re-run is whole."""
+    complete(cli)
+    db = tmp_path / "home" / "papergist.db"
+    damage(db)
+    before = db.read_bytes()
+    code, out, err = cli("digest", DAY)
+    assert (code, out) == (6, "")
+    assert err == (f"papergist: error: cannot open the store at {db}: {reason}; the file is "
+                   "damaged or not a papergist store: move it aside (it is left as is) or set "
+                   "PAPERGIST_HOME to another directory\n")
+    assert db.read_bytes() == before
+    db.rename(db.with_name("damaged.db"))
+    complete(cli)
+    assert counts(tmp_path) == {"papers": PAPERS, "daily_entries": PAPERS,
+                                "summaries": PAPERS, "runs": 1}
+
+
+def test_store_from_a_newer_schema_is_refused_and_never_overwritten(cli, tmp_path):
+    """A store a newer papergist migrated: exit 6, one clear line, the file byte for byte
+    as it was (no -wal or -shm left behind); the older schema again, the data is all there."""
+    complete(cli)
+    db = tmp_path / "home" / "papergist.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("insert into schema_migrations values ('0099_from_the_future', '2099-01-01')")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    files = sorted(p.name for p in db.parent.iterdir())
+    before, mtime = db.read_bytes(), db.stat().st_mtime_ns
+    code, out, err = cli("digest", DAY)
+    assert (code, out) == (6, "")
+    assert err.startswith(f"papergist: error: the store at {db} was written by a newer "
+                          "papergist (schema 0099_from_the_future; this papergist knows up to ")
+    assert err.endswith("): upgrade papergist, or use another PAPERGIST_HOME\n")
+    assert (db.read_bytes(), db.stat().st_mtime_ns) == (before, mtime)
+    assert sorted(p.name for p in db.parent.iterdir()) == files
+    with sqlite3.connect(db) as conn:
+        conn.execute("delete from schema_migrations where name = '0099_from_the_future'")
+    conn.close()
+    complete(cli)
+    assert counts(tmp_path) == {"papers": PAPERS, "daily_entries": PAPERS,
+                                "summaries": PAPERS, "runs": 2}
+
+
+AS_NOBODY = """
+import os, sys
+from datetime import date
+import encodings.idna  # the standard library is root's: import what is loaded lazily
+import sqlalchemy as sa
+import papergist.cli
+sa.create_engine("sqlite://").dispose()
+if os.geteuid() == 0:  # root ignores permissions: drop to nobody, after every import
+    os.setgid(65534)
+    os.setuid(65534)
+papergist.cli.clock = lambda: date(2026, 11, 24)
+papergist.cli.main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["fresh", "existing"])
+def test_store_in_a_read_only_home_is_a_clear_error_then_works(fake_hf, existing):
+    """A read-only PAPERGIST_HOME (a real process, as an unprivileged user): exit 6, one
+    line naming the store and the fix, nothing written; made writable, the run is whole."""
+    with tempfile.TemporaryDirectory() as base:
+        os.chmod(base, 0o755)
+        home = Path(base) / "home"
+        home.mkdir()
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PAPERGIST_",
+                                                                           "OPENAI_"))},
+               **local_env(home, fake_hf.url),
+               "PYTHONPATH": str(Path(papergist.__file__).parents[1])}
+        args = [sys.executable, "-c", AS_NOBODY, "digest", DAY, "-q"]
+        if existing:
+            home.chmod(0o777)
+            first = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+            assert first.returncode == 0, first.stderr
+        before = {p.name: p.read_bytes() for p in home.iterdir()}
+        home.chmod(0o555)
+        child = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+        reason = "attempt to write a readonly database" if existing else \
+            "unable to open database file"
+        assert (child.returncode, child.stdout) == (6, "")
+        assert child.stderr == (f"papergist: error: cannot open the store at "
+                                f"{home / 'papergist.db'}: {reason}; set PAPERGIST_HOME to a "
+                                "writable directory\n")
+        assert {p.name: p.read_bytes() for p in home.iterdir()} == before
+        home.chmod(0o777)
+        healed = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+        assert healed.returncode == 0, healed.stderr
+        assert healed.stdout.startswith(f"## Daily Papers ({DAY})")
+        with sqlite3.connect(home / "papergist.db") as conn:
+            assert conn.execute("select count(*) from summaries").fetchone()[0] == PAPERS
+            assert conn.execute("select exit_status from runs order by id").fetchall() == \
+                [(0,)] * (2 if existing else 1)
+        conn.close()
