@@ -327,7 +327,7 @@ def test_arxiv_html_404_and_an_unreadable_pdf_then_the_pdf_heals(cli, arxiv, lon
     assert len(arxiv.hits(f"/html/{ID}")) == 1  # not asked again
 
 
-def test_arxiv_html_404_then_pdf_404_then_the_html_appears(cli, arxiv, lone, tmp_path):
+def test_arxiv_html_404_then_pdf_404_is_named_and_remembered(cli, arxiv, lone, tmp_path):
     """arXiv HTML 404 then PDF 404: named failure, exit 3, and both 404s are remembered, so
     a re-run asks arXiv nothing."""
     code, doc, err = model_digest(cli)
