@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator, Sequence
 from papergist.errors import EmptyFeed, MalformedResponse, PapergistError, UsageError
 from papergist.exits import exit_status
 from papergist.http import HttpClient
-from papergist.models import Digest, Verdict
+from papergist.models import Digest, PaperFailure, Verdict
 from papergist.pipeline import Pipeline, Progress, Result, Silent, check_day
 from papergist.publish import Delivery, publish, targets
 from papergist.settings import Settings, load_settings
@@ -33,6 +33,18 @@ from papergist.summarize import Summarizer
 from papergist.summarize.llm import LLMSummarizer, model_config
 from papergist.summarize.offline import OfflineSummarizer
 from papergist.verify import verify
+
+
+MAX_FAILURE_LINES = 20  # failures named in an error that ends a run (the rest counted)
+
+
+def _failure_lines(failures: Sequence[PaperFailure]) -> str:
+    """The failures as report lines ("\n  failed ID (stage): reason"), at most
+    `MAX_FAILURE_LINES` of them: a run that reads no paper must still say why."""
+    lines = [f"\n  failed {f.paper_id} ({f.stage}): {f.reason}"
+             for f in failures[:MAX_FAILURE_LINES]]
+    more = len(failures) - MAX_FAILURE_LINES
+    return "".join(lines) + (f"\n  ... and {more} more" if more > 0 else "")
 
 
 def utc_today() -> date:
@@ -201,8 +213,8 @@ class Papergist:
         try:
             result = build(pipe)
             if not result.digest.items and result.report.failures:
-                raise MalformedResponse(f"no paper of {day} could be read (see the failures "
-                                        "above); nothing written")
+                raise MalformedResponse(f"no paper of {day} could be read; nothing written:"
+                                        f"{_failure_lines(result.report.failures)}")
             code = exit_status(result)
             self._say_run_notes()
             return result
