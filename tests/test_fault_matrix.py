@@ -116,7 +116,7 @@ def test_hf_hang_past_http_timeout_then_recovers(cli, fake_hf, tmp_path, monkeyp
     """HF answers after the http_timeout: each attempt times out, exit 5 in about
     retries x timeout; once it answers in time, the day is whole."""
     monkeypatch.setenv("PAPERGIST_HTTP_TIMEOUT", "0.3")
-    monkeypatch.setenv("PAPERGIST_HTTP_RETRIES", "2")
+    monkeypatch.setenv("PAPERGIST_HTTP_ATTEMPTS", "2")
     fake_hf.fail = lambda req: Reply(200, "[]", delay=1.5)
     start = time.monotonic()
     code, out, err = cli("digest", DAY)
@@ -619,11 +619,6 @@ def test_store_in_a_read_only_home_is_a_clear_error_then_works(fake_hf, existing
         conn.close()
 
 
-@pytest.mark.xfail(strict=True, reason="pipeline.py runs FullTextSource.fetch in "
-                   "asyncio.to_thread under wait_for(paper_timeout): the timeout fails the "
-                   "paper but cannot stop the thread, and asyncio.run waits for it at exit, "
-                   "so the run lasts as long as the hung download (retries x http_timeout "
-                   "x 2 options)")
 def test_arxiv_hang_past_paper_timeout_ends_the_paper_on_time(cli, arxiv, llm, fake_hf,
                                                               monkeypatch):
     """arXiv HTML hanging past paper_timeout (and under http_timeout): the paper fails at

@@ -186,8 +186,15 @@ class Pipeline:
         return Result(digest, report)
 
     async def _summarize_all(self, papers: list[Paper]) -> list[Outcome]:
+        """Every paper at once; an error that ends the run (a refused key, the store)
+        cancels the others at once instead of letting them pay on."""
         fulltext = FullTextSource(self.fetch_http, self.settings)
-        return list(await asyncio.gather(*(self._timed(p, fulltext) for p in papers)))
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self._timed(p, fulltext)) for p in papers]
+        except BaseExceptionGroup as errors:
+            raise _first(errors) from None
+        return [task.result() for task in tasks]
 
     async def _db(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """A store call from a coroutine: on the store's one thread, off the event loop."""
@@ -231,29 +238,30 @@ class Pipeline:
                 return self._by_policy(cached, cached=True, notes=notes)
         if not self.summarizer.paid:
             return await self._fresh(paper, text, notes, clock)
-        theirs = await self._lease(paper.id, key)
-        if theirs is not None:
-            return self._by_policy(theirs, cached=True, notes=notes)
-        renewing = asyncio.create_task(self._renew(paper.id, key))
-        try:
+        renewing: asyncio.Task[None] | None = None
+        try:  # entered before the claim: a claim whose answer a cancel cut off is released too
+            theirs = await self._lease(paper.id, key)
+            if theirs is not None:
+                return self._by_policy(theirs, cached=True, notes=notes)
+            renewing = asyncio.create_task(self._renew(paper.id, key))
             return await self._fresh(paper, text, notes, clock)
         finally:
-            renewing.cancel()
-            await self._db(self.store.release_summary, paper.id, owner=self.owner, **key)
+            if renewing is not None:
+                renewing.cancel()
+            await asyncio.shield(self._db(self.store.release_summary, paper.id,
+                                          owner=self.owner, **key))
 
     async def _lease(self, paper_id: str, key: dict[str, str]) -> Summary | None:
-        """Take the lease on this summary; while another run holds it, wait for that run's
-        summary and return it (a crashed holder's lease expires after `LEASE_TTL`)."""
+        """Take the lease on this summary (the caller releases it); while another run holds
+        it, wait, then return that run's summary if it stored one (a crashed holder's
+        lease expires after `LEASE_TTL`)."""
         waited = False
         while not await self._db(self.store.claim_summary, paper_id, owner=self.owner,
                                  ttl=LEASE_TTL, **key):
             waited = True
             await asyncio.sleep(LEASE_POLL)
         if waited:  # the holder may have finished it while we waited
-            found = await self._db(self.store.get_summary, paper_id, **key)
-            if found is not None:
-                await self._db(self.store.release_summary, paper_id, owner=self.owner, **key)
-                return found
+            return await self._db(self.store.get_summary, paper_id, **key)
         return None
 
     async def _renew(self, paper_id: str, key: dict[str, str]) -> None:
@@ -275,7 +283,8 @@ class Pipeline:
                                                 reason=exc.message, attempts=tally.requests),
                            attempts=tally.requests, usage=getattr(exc, "usage", Usage()),
                            notes=tuple(notes))
-        await self._db(self.store.save_summaries, [summary])
+        # shielded: a paid summary is stored even when Ctrl-C cancels the paper now
+        await asyncio.shield(self._db(self.store.save_summaries, [summary]))
         outcome = self._by_policy(summary, notes=notes)
         return dataclasses.replace(outcome, attempts=tally.requests, usage=summary.usage)
 
@@ -325,6 +334,12 @@ class Pipeline:
             summary = summary.model_copy(update={
                 "verification": verdict.model_copy(update={"warn": False})})
         return Outcome(summary=summary, cached=cached, unverified=True)
+
+
+def _first(errors: BaseExceptionGroup) -> BaseException:
+    """The first error of a task group, however deeply grouped."""
+    first = errors.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 def render(digest: Digest, fmt: str) -> str:

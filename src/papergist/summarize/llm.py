@@ -427,6 +427,9 @@ class LLMSummarizer:
             completion = await self.scheduler.call(send, estimate, tally, stopwatch)
             used = completion.usage.total_tokens if completion.usage_known else estimate
             return completion
+        except ConfigError as exc:  # a refused key or model: no other paper can do better
+            self.scheduler.stop(exc)
+            raise
         except Throttled:
             raise SummarizeError("the model API kept answering 429 (rate limited); "
                                  "set rpm/tpm to the provider's limits") from None

@@ -189,6 +189,12 @@ class Scheduler:
         self.recent: deque[bool] = deque(maxlen=RECENT)  # True: that reply was a 429
         self.stats = Stats()
         self.learned: list[str] = []  # what the provider's headers taught, in words
+        self.stopped: BaseException | None = None
+
+    def stop(self, error: BaseException) -> None:
+        """End the run's sending: every request not yet sent raises `error` instead
+        (a refused key is the same answer for every paper: ask once, not fifty times)."""
+        self.stopped = self.stopped or error
 
     async def _pause(self) -> None:
         while (wait := self.resume_at - self.clock()) > 0:
@@ -246,6 +252,9 @@ class Scheduler:
                 stopwatch.pause()
                 await self._pause()
                 entry = await self.limits.reserve(tokens)
+                if self.stopped is not None:
+                    self.limits.settle(entry, 0)
+                    raise self.stopped
                 stopwatch.resume()
                 epoch = self.window.epoch
                 for t in tallies:
