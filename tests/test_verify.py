@@ -250,7 +250,7 @@ def test_numbers_only_in_tables_or_citations_do_not_support_counts():
 
 def test_rounding_to_fewer_decimals_is_supported():
     src = Source.build("XNet", "XNet improves accuracy by 15.17% and speed by 2.0x.")
-    assert check({"s": "XNet은 15.2% 높고 2배 빠릅니다"}, src).status == "verified"
+    assert check({"s": "XNet은 정확도가 15.2% 높고 속도가 2배 빠릅니다"}, src).status == "verified"
     assert check({"s": "XNet은 15% 높습니다"}, src).unsupported == ("15%",)
 
 

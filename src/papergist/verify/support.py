@@ -43,7 +43,7 @@ from papergist.verify.lexicon import (FUNCTION_WORDS, GENERIC_HEADS, GENERIC_WOR
 from papergist.verify.numbers import find_number_words, find_numbers, rounded_keys, value_key
 from papergist.verify.text import (drop_references, fold, norm_token, split_sentences,
                                    strip_markdown, tokens)
-from papergist.verify.topic import off_topic, overlap
+from papergist.verify.topic import off_topic, overlap, too_short
 
 # Source units a claim's unit accepts. A bare number (a count, "20 FPS") is found
 # as a bare number or a score, never as 20% or 20 GB; a percentage written with
@@ -404,7 +404,7 @@ def check(sections: Mapping[str, str], source: Source) -> Verdict:
     quotes = _quotes(sections, source) if not claims else []
     generic = not (named or _mentions_terms(sections, source))
     shared, total = overlap(sections, source.vocabulary)
-    off = not named and off_topic(shared, total)
+    off = too_short(sections) or (not named and off_topic(shared, total))
     checked = len(claims) + len(quotes)
     return Verdict(status=_status(unsupported, generic, off, checked),
                    unsupported=tuple(unsupported), evidence=tuple(evidence + quotes),
