@@ -206,6 +206,9 @@ class Summary(Frozen):
     paper_version: str | None = None
     usage: Usage = Usage()
     verification: Verdict | None = None
+    # When this summary was written (UTC); None in digests stored before it was kept.
+    # The Atom entry's `updated` comes from it, so a re-summarized paper is an update.
+    created_at: datetime | None = None
 
     @property
     def extractive(self) -> bool:

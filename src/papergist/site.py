@@ -183,4 +183,5 @@ def _write_feed(store: Store, out: Path, days: list[date], language: str, site_u
                 title: str, report: SiteReport) -> None:
     digests = [d for d in (store.load_digest(day, language) for day in days) if d]
     _write(out / "feed.xml", render_atom(digests, feed_url=f"{site_url}/feed.xml",
-                                         site_url=site_url, title=title), report)
+                                         site_url=site_url, title=title, language=language),
+           report)
