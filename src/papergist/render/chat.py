@@ -28,7 +28,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from papergist.models import SECTION_KEYS, SECTION_TITLES, Digest, DigestItem
-from papergist.render.common import clean, digest_title, is_video, verdict_note
+from papergist.render.common import (EXTRACTIVE_NOTE, clean, digest_title, is_video,
+                                     verdict_note)
 from papergist.render.markdown import safe_url
 
 # --- shared text helpers (also used by the email renderer) ---------------------------
@@ -80,8 +81,6 @@ def count_text(n: int) -> str:
     return f"{n} paper" if n == 1 else f"{n} papers"
 
 
-EXTRACTIVE_NOTE = ("Summaries are extractive: each section quotes sentences of the paper's "
-                   "abstract verbatim; no model wrote them.")
 
 
 def author_line(authors: tuple[str, ...]) -> str:

@@ -23,6 +23,9 @@ _SPACES = re.compile(r"\s+")
 # A BCP 47-looking tag: a 2-3 letter language, then subtags ("ko", "en-GB", "zh-Hant-TW").
 _LANG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 
+EXTRACTIVE_NOTE = ("Summaries are extractive: each section quotes sentences of the paper's "
+                   "abstract verbatim; no model wrote them.")
+
 UNVERIFIED = "Unverified summary"
 UNCHECKED = "Unchecked summary"
 NOT_FOUND = "not found in the paper"

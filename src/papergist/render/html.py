@@ -42,8 +42,8 @@ from urllib.parse import quote
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from papergist.models import SECTION_KEYS, SECTION_TITLES, Digest, DigestItem
-from papergist.render.common import (VerdictNote, clean, digest_kind, digest_title, is_video,
-                                     lang_tag, verdict_note)
+from papergist.render.common import (EXTRACTIVE_NOTE, VerdictNote, clean, digest_kind,
+                                     digest_title, is_video, lang_tag, verdict_note)
 from papergist.render.markdown import safe_url
 
 __all__ = ["clean", "digest_kind", "digest_title", "lang_tag"]  # re-exported for atom and tests
@@ -53,8 +53,6 @@ ARXIV_PDF = "https://arxiv.org/pdf/{id}"
 HF_PAPER = "https://huggingface.co/papers/{id}"
 FEED_PATH = "feed.xml"
 INDEX_PATH = "index.html"
-EXTRACTIVE_NOTE = ("Summaries are extractive: each section quotes sentences of the paper's "
-                   "abstract verbatim; no model wrote them.")
 AUTHORS_SHOWN = 12  # more authors than this: the first ten, then the rest behind a toggle
 AUTHORS_KEPT = 10
 CSP = ("default-src 'none'; img-src http: https:; style-src 'unsafe-inline'; "

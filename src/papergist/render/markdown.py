@@ -11,7 +11,7 @@ import re
 from urllib.parse import quote
 
 from papergist.models import SECTION_KEYS, SECTION_TITLES, Digest, DigestItem, Verdict
-from papergist.render.common import digest_title, is_video, verdict_note
+from papergist.render.common import EXTRACTIVE_NOTE, digest_title, is_video, verdict_note
 
 # CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones
 # that can start emphasis, code, links, images, HTML, entities or strikethrough
@@ -91,7 +91,6 @@ def render_markdown(digest: Digest) -> str:
     """The whole digest as Markdown, ending with one newline."""
     parts = [heading(digest)]
     if digest.extractive:
-        parts.append("_Summaries are extractive: each section quotes sentences of the paper's "
-                     "abstract verbatim; no model wrote them._")
+        parts.append(f"_{EXTRACTIVE_NOTE}_")
     parts.extend(render_item(item) for item in digest.items)
     return "\n\n".join(parts) + "\n"
