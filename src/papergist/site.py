@@ -22,7 +22,7 @@ from papergist.render.atom import render_atom
 from papergist.render.html import day_path, paper_path, render_html, render_paper_html
 from papergist.store import Store
 
-SITE_VERSION = "1"  # bump when a renderer changes, to rebuild every page
+SITE_VERSION = "2"  # bump when a renderer changes, to rebuild every page
 MANIFEST = ".papergist-site.json"
 FEED_DAYS = 30
 _ENV = Environment(autoescape=True, keep_trailing_newline=True)
