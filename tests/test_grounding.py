@@ -62,10 +62,12 @@ def test_still_invented_is_published_with_a_warning(cli, llm):
     assert code == 0, err
     assert "1 unverified" in err
     block = out.split("(https://arxiv.org/abs/2408.12637)")[1].split("\n### ")[0]
-    assert "> **Unverified summary**: not found in the paper: “" in block
+    # another paper's summary: off topic (it shares almost no word with this paper)
+    assert "> **Unverified summary**: it does not read as a summary of this paper" in block
     code, out, err = cli("digest", DAY, "--model", "fake-gpt", "-f", "json")
     verification = target(out)["verification"]  # from the store: no new request
     assert verification["status"] == "unverified" and verification["unsupported"]
+    assert verification["off_topic"] and verification["overlap"] < 0.2
     assert len([c for c in llm.calls if TARGET in c.request["messages"][1]["content"]]) == 2
 
 
@@ -73,7 +75,8 @@ def test_drop_publishes_the_abstract_instead(cli, llm):
     llm.plan = invent_for_target(2)
     code, out, err = cli("digest", DAY, "--model", "fake-gpt", "--on-unverified", "drop")
     assert code == 3
-    assert "failed 2408.12637 (verify): summary dropped, not found in the paper: " in err
+    assert "failed 2408.12637 (verify): summary dropped, it does not read as a summary of " \
+           "this paper" in err
     block = out.split("(https://arxiv.org/abs/2408.12637)")[1].split("\n### ")[0]
     assert "> **No summary**: summary dropped" in block and "- **Abstract**: " in block
 

@@ -4,7 +4,7 @@ unique ids, byte-identical re-renders, and hostile text that stays text."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, timezone
 
 import feedparser
 import pytest
@@ -21,7 +21,15 @@ FEED = "https://papers.example.org/feed.xml"
 SITE = "https://papers.example.org"
 NS = {"a": "http://www.w3.org/2005/Atom"}
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-TAG_RE = re.compile(r"tag:papergist,\d{4}-\d{2}-\d{2}:arxiv/[0-9A-Za-z;/?:@&=+$.\-_!~*'()%,]+")
+# RFC 4151: "tag:" taggingEntity ":" specific; taggingEntity = authorityName "," date;
+# authorityName = DNSname / emailAddress; date = year ["-" month ["-" day]];
+# specific = *( pchar / "/" / "?" ) (RFC 3986 pchar).
+_DNS_COMP = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_DNS = rf"{_DNS_COMP}(?:\.{_DNS_COMP})*"
+_EMAIL = rf"[A-Za-z0-9\-._]+@{_DNS}"
+_DATE = r"\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?"
+_SPECIFIC = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*"
+TAG_RE = re.compile(rf"tag:(?:{_DNS}|{_EMAIL}),{_DATE}:{_SPECIFIC}")
 CONTENT_TAGS = {"p", "img", "a", "strong", "blockquote"}
 
 
@@ -76,7 +84,8 @@ def test_real_days_feed():
     feed = parsed(xml)
     # the feed's required elements
     assert feed.feed.id == FEED and feed.feed.title == "papergist: Daily Papers"
-    assert feed.feed.updated == f"{DAYS[-1]}T00:00:00Z"
+    assert feed.feed.updated == max(e.updated for e in feed.entries)
+    assert feed.feed.updated.startswith(DAYS[-1])
     links = {(link.rel, link.href) for link in feed.feed.links}
     assert ("self", FEED) in links and ("alternate", SITE + "/") in links
     assert feed.feed.author_detail.name == "papergist"
@@ -88,9 +97,11 @@ def test_real_days_feed():
     assert len(set(ids)) == len(ids)
     for entry, (day, item) in zip(feed.entries, expected):
         paper = item.paper
-        assert TAG_RE.fullmatch(entry.id) and entry.id == f"tag:papergist,{day}:arxiv/{paper.id}"
+        lang = item.summary.language if item.summary else "en"
+        assert TAG_RE.fullmatch(entry.id)
+        assert entry.id == f"tag:papers.example.org,{day}:{lang}/arxiv/{paper.id}"
         assert entry.title == clean(paper.title)
-        assert entry.updated == entry.published == f"{day}T00:00:00Z"
+        assert entry.published == f"{day}T00:00:00Z" and entry.updated[:10] == day
         assert [t.term for t in entry.tags] == [day]
         assert [a.name for a in entry.authors] == [clean(a) for a in paper.authors]
         links = {(link.rel, link.href) for link in entry.links}
@@ -128,9 +139,9 @@ def test_rerender_is_byte_identical_and_ids_are_stable():
     first = render_atom(digests, feed_url=FEED, site_url=SITE)
     assert first == render_atom(list(reversed(digests)), feed_url=FEED, site_url=SITE)
     ids = [e.id for e in parsed(first).entries]
-    # another site, title, feed URL: the same ids
-    moved = render_atom(digests, feed_url="https://other.example/atom.xml",
-                        site_url="https://other.example", title="Other")
+    # another title or feed URL on the same site: the same ids
+    moved = render_atom(digests, feed_url="https://cdn.example/atom.xml", site_url=SITE,
+                        title="Other")
     assert [e.id for e in parsed(moved).entries] == ids
     # a new day on top: the old entries keep their ids, and none is repeated
     more = render_atom(digests + [real_digest("2024-08-28")], feed_url=FEED, site_url=SITE)
@@ -140,18 +151,21 @@ def test_rerender_is_byte_identical_and_ids_are_stable():
 
 def test_entry_id_depends_only_on_day_and_paper():
     day = "2024-08-26"
-    a = render_atom([_digest(day, _item())], feed_url=FEED, site_url=SITE)
+    a = render_atom([_digest(day, _item())], feed_url=FEED, site_url=SITE, language="ko")
     b = render_atom([_digest(day, _item(_paper(title="Retitled", authors=("C",)), upvotes=99,
                                         failure=PaperFailure(paper_id="2408.12637", stage="x",
                                                              reason="y")))],
-                    feed_url=FEED, site_url=SITE)
+                    feed_url=FEED, site_url=SITE, language="ko")
     assert parsed(a).entries[0].id == parsed(b).entries[0].id == (
-        "tag:papergist,2024-08-26:arxiv/2408.12637")
+        "tag:papers.example.org,2024-08-26:ko/arxiv/2408.12637")
     other_day = render_atom([_digest("2024-08-27", _item())], feed_url=FEED, site_url=SITE)
-    assert parsed(other_day).entries[0].id == "tag:papergist,2024-08-27:arxiv/2408.12637"
-    assert entry_id(date(2024, 8, 26), "hep-th/9901001") == (
-        "tag:papergist,2024-08-26:arxiv/hep-th/9901001")
-    assert TAG_RE.fullmatch(entry_id(date(2024, 8, 26), '"><script> x#y?'))
+    assert parsed(other_day).entries[0].id == (
+        "tag:papers.example.org,2024-08-27:ko/arxiv/2408.12637")
+    at = dict(authority="papers.example.org", language="en")
+    assert entry_id(date(2024, 8, 26), "hep-th/9901001", **at) == (
+        "tag:papers.example.org,2024-08-26:en/arxiv/hep-th/9901001")
+    assert TAG_RE.fullmatch(entry_id(date(2024, 8, 26), '"><script> x#y?', **at))
+    assert TAG_RE.fullmatch(entry_id(date(2024, 8, 26), "1", authority="a.b", language="x\n"))
 
 
 def test_same_paper_twice_in_a_day_is_one_entry_and_max_entries_keeps_newest():
@@ -254,3 +268,54 @@ def test_property_any_text_makes_a_valid_feed(title, author, section, paper_id, 
     assert len(feed.entries) == 1 and TAG_RE.fullmatch(feed.entries[0].id)
     assert re.search(r"<\s*script", xml, re.I) is None
     assert_content_inert(content_html(root.find("a:entry", NS)))
+
+
+# --- issue 16: ids per language, valid tag URIs, updated when re-summarized --------------
+
+
+def _lang_digest(language: str) -> Digest:
+    summary = _summary().model_copy(update={"language": language})
+    failed = _item(_paper(id="2408.00002"), failure=PaperFailure(
+        paper_id="2408.00002", stage="summarize", reason="x"))
+    return _digest("2024-08-26", _item(summary=summary), failed)
+
+
+def test_en_and_ko_feeds_share_no_entry_id():
+    en = parsed(render_atom([_lang_digest("en")], feed_url=FEED, site_url=SITE, language="en"))
+    ko = parsed(render_atom([_lang_digest("ko")], feed_url=FEED, site_url=SITE, language="ko"))
+    en_ids, ko_ids = {e.id for e in en.entries}, {e.id for e in ko.entries}
+    assert len(en_ids) == len(ko_ids) == 2 and not en_ids & ko_ids
+    assert all(TAG_RE.fullmatch(i) for i in en_ids | ko_ids)
+
+
+def test_the_tag_authority_is_the_sites_host():
+    xml = render_atom([_lang_digest("en")], feed_url="https://cdn.example.net/feed.xml",
+                      site_url="https://Papers.Example.ORG:8443/archive/")
+    assert parsed(xml).entries[0].id.startswith("tag:papers.example.org,2024-08-26:en/")
+    relative = render_atom([_lang_digest("en")], feed_url=FEED, site_url="")
+    assert parsed(relative).entries[0].id.startswith("tag:papers.example.org,")
+
+
+def test_updated_changes_when_the_paper_is_summarized_again():
+    def entry_updated(summary: Summary) -> str:
+        xml = render_atom([_digest("2024-08-26", _item(summary=summary))], feed_url=FEED,
+                          site_url=SITE)
+        entry = parsed(xml).entries[0]
+        assert entry.published == "2024-08-26T00:00:00Z" and entry.updated >= entry.published
+        return entry.updated
+
+    first = _summary()
+    again = _summary(whats_new="New, said differently.")
+    assert entry_updated(first) == entry_updated(first)  # deterministic
+    assert entry_updated(first) != entry_updated(again)
+    stamped = first.model_copy(update={"created_at": datetime(2024, 8, 27, 6, 30, 5,
+                                                              tzinfo=timezone.utc)})
+    assert entry_updated(stamped) == "2024-08-27T06:30:05Z"
+    early = first.model_copy(update={"created_at": datetime(2024, 8, 1)})
+    assert entry_updated(early) == "2024-08-26T00:00:00Z"  # never before it was published
+
+
+def test_a_digest_stored_before_created_at_loads():
+    old = _summary().model_dump()
+    del old["created_at"]
+    assert Summary.model_validate(old).created_at is None

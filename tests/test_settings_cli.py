@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
-KOREAN_JSON = {"title": "한국어 모델 연구", "abstract": "우리는 KoBERT 모델을 제안한다.",
-               "sections": {"whats_new": "KoBERT 모델을 제안한다."}}
+KOREAN_JSON = {"title": "한국어 모델 연구",
+               "abstract": "우리는 한국어 문장 분류를 위한 KoBERT 모델을 제안한다.",
+               "sections": {"whats_new": "우리는 한국어 문장 분류를 위한 KoBERT 모델을 제안한다."}}
 
 
 def _run(args: list[str], tmp_path: Path, stdin: bytes = b"", **env: str):

@@ -214,21 +214,23 @@ def test_evidence_is_the_source_sentence(source):
     assert evidence["Ferret"] == TITLE
 
 
-@pytest.mark.parametrize("text", [
-    "이 논문은 새로운 딥러닝 모델을 제안하며 기존 방법보다 우수합니다.",
-    "제안된 모델은 Transformer 아키텍처와 Self-Attention을 사용하여 LLM 성능을 높입니다.",
-    "This paper proposes a novel approach that outperforms existing methods.",
-    "本文提出了一种基于Transformer的新方法。",
+@pytest.mark.parametrize("text, status", [
+    ("이 논문은 새로운 딥러닝 모델을 제안하며 기존 방법보다 우수합니다.", "unchecked"),
+    ("제안된 모델은 Transformer 아키텍처와 Self-Attention을 사용하여 LLM 성능을 높입니다.",
+     "unverified"),
+    ("This paper proposes a novel approach that outperforms existing methods.", "unchecked"),
+    ("本文提出了一种基于Transformer的新方法。", "unverified"),
 ])
-def test_generic_summaries_are_unverified(source, text):
+def test_generic_summaries_are_never_verified(source, text, status):
     verdict = check({"summary": text}, source)
-    assert verdict.generic and verdict.status == "unverified"
+    assert verdict.generic and verdict.status == status
 
 
-def test_a_distinctive_term_is_enough(source):
+def test_a_distinctive_term_is_enough_not_to_be_generic(source):
     verdict = check({"summary": "자동화된 레드 팀(red teaming) 방법으로 적대적 프롬프트를 고릅니다."},
                     source)
-    assert verdict.status == "verified" and not verdict.generic  # title pair, no number
+    assert not verdict.generic and not verdict.off_topic  # a title pair
+    assert verdict.status == "unchecked" and verdict.checked == 0  # but no claim to check
 
 
 def test_parenthesised_expansion_supports_acronym():
@@ -248,7 +250,7 @@ def test_numbers_only_in_tables_or_citations_do_not_support_counts():
 
 def test_rounding_to_fewer_decimals_is_supported():
     src = Source.build("XNet", "XNet improves accuracy by 15.17% and speed by 2.0x.")
-    assert check({"s": "XNet은 15.2% 높고 2배 빠릅니다"}, src).status == "verified"
+    assert check({"s": "XNet은 정확도가 15.2% 높고 속도가 2배 빠릅니다"}, src).status == "verified"
     assert check({"s": "XNet은 15% 높습니다"}, src).unsupported == ("15%",)
 
 

@@ -394,9 +394,10 @@ def verify_command(
 ) -> None:
     """Check summaries against their papers: every number and name must be in the source.
 
-    Prints one JSON verdict per summary ({"status": "verified" | "unverified",
+    Prints one JSON verdict per summary ({"status": "verified" | "unverified" | "unchecked",
     "unsupported": [...], "evidence": [...], "generic": ...}), in the input's
-    shape. Exit status: 0 all verified, 3 some unverified, 2 unreadable input.
+    shape. Exit status: 0 all verified, 3 some unverified or unchecked, 2 unreadable
+    input.
 
     \b
     Examples:

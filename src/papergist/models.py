@@ -150,21 +150,46 @@ class Evidence(Frozen):
     sentence: str
 
 
+VerdictStatus = Literal["verified", "unverified", "unchecked"]
+
+
 class Verdict(Frozen):
     """Whether every number and name a summary states is found in its source.
 
-    `unsupported` lists the claims (as written in the summary) found nowhere in
-    the source; `generic` is True when the summary names nothing distinctive of
-    the paper at all (which also makes it unverified). `warn` is False when the
-    user chose to publish unverified summaries without a warning (`keep`).
+    `status` is one of:
+
+    * ``verified``: something was checked (`checked` > 0: numbers, names, or -
+      for a summary stating neither - sentences quoted word for word) and all of
+      it is in the source; the summary is neither generic nor off topic;
+    * ``unverified``: a claim is not in the source (listed in `unsupported`, as
+      written in the summary), or the summary is `generic` (names nothing
+      distinctive of the paper), or `off_topic`;
+    * ``unchecked``: the summary states nothing that could be checked
+      (`checked` == 0): never shown as verified, since a reply such as "PWNED"
+      (a model obeying an instruction hidden in the abstract) holds no claim.
+
+    `off_topic` is True when the summary shares almost none of its content words
+    with the source (`overlap`, the share found, is below
+    `papergist.verify.topic.OFF_TOPIC_BELOW`) and names nothing distinctive of
+    the paper; such a summary is ``unverified`` even when nothing was checked.
+    `overlap` is None when the summary has no Latin-script content word (then it
+    cannot be judged). `warn` is False when the user chose to publish summaries
+    that are not verified without a warning (`keep`).
     """
 
-    status: Literal["verified", "unverified"]
+    status: VerdictStatus
     unsupported: tuple[str, ...] = ()
     evidence: tuple[Evidence, ...] = ()
     generic: bool = False
     checked: int = 0
     warn: bool = True
+    off_topic: bool = False
+    overlap: float | None = None
+
+    @property
+    def verified(self) -> bool:
+        """True only for ``verified``."""
+        return self.status == "verified"
 
 
 class Summary(Frozen):
@@ -181,6 +206,9 @@ class Summary(Frozen):
     paper_version: str | None = None
     usage: Usage = Usage()
     verification: Verdict | None = None
+    # When this summary was written (UTC); None in digests stored before it was kept.
+    # The Atom entry's `updated` comes from it, so a re-summarized paper is an update.
+    created_at: datetime | None = None
 
     @property
     def extractive(self) -> bool:

@@ -15,7 +15,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any, Awaitable, Callable, Protocol, Sequence
 
 from papergist.errors import SummarizeError, UsageError
@@ -23,6 +23,7 @@ from papergist.http import AsyncHttpClient, HttpClient
 from papergist.models import (Digest, DigestItem, ListedPaper, Paper, PaperFailure, PaperText,
                               RunReport, Summary, Usage)
 from papergist.render.json_digest import render_json
+from papergist.render.common import verdict_note
 from papergist.render.markdown import render_markdown
 from papergist.settings import Settings
 from papergist.sources.arxiv import ArxivSource, check_ids
@@ -300,7 +301,7 @@ class Pipeline:
         summary = await self.summarizer.summarize_text(paper, text, self.language, tally=tally,
                                                        stopwatch=clock)
         verdict = verify(summary.sections.model_dump(), paper.title, paper.abstract, body)
-        if verdict.status == "unverified" and not summary.extractive:
+        if verdict.status != "verified" and not summary.extractive:
             try:
                 again = await self.summarizer.summarize_text(
                     paper, text, self.language, regenerate=verdict.unsupported, tally=tally,
@@ -309,10 +310,12 @@ class Pipeline:
                 spent = summary.usage + getattr(exc, "usage", Usage())
                 self.progress.note(f"{paper.id}: the regeneration failed ({exc.message}); "
                                    "keeping the first summary")
-                return summary.model_copy(update={"usage": spent, "verification": verdict})
+                return summary.model_copy(update={"usage": spent, "verification": verdict,
+                                                  "created_at": datetime.now(timezone.utc)})
             summary = again.model_copy(update={"usage": summary.usage + again.usage})
             verdict = verify(summary.sections.model_dump(), paper.title, paper.abstract, body)
-        return summary.model_copy(update={"verification": verdict})
+        return summary.model_copy(update={"verification": verdict,
+                                          "created_at": datetime.now(timezone.utc)})
 
     def _by_policy(self, summary: Summary, cached: bool = False,
                    notes: Sequence[str] = ()) -> Outcome:
@@ -326,10 +329,11 @@ class Pipeline:
             return Outcome(summary=summary, cached=cached)
         policy = self.settings.on_unverified
         if policy == "drop":
-            missing = ", ".join(verdict.unsupported) or "nothing specific to the paper named"
+            note = verdict_note(verdict.model_copy(update={"warn": True}))
+            reason = note.text() if note else verdict.status
             return Outcome(failure=PaperFailure(
                 paper_id=summary.paper_id, stage="verify",
-                reason=f"summary dropped, not found in the paper: {missing}"), unverified=True)
+                reason=f"summary dropped, {reason}"), unverified=True)
         if policy == "keep":
             summary = summary.model_copy(update={
                 "verification": verdict.model_copy(update={"warn": False})})

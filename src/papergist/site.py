@@ -22,7 +22,7 @@ from papergist.render.atom import render_atom
 from papergist.render.html import day_path, paper_path, render_html, render_paper_html
 from papergist.store import Store
 
-SITE_VERSION = "1"  # bump when a renderer changes, to rebuild every page
+SITE_VERSION = "2"  # bump when a renderer changes, to rebuild every page
 MANIFEST = ".papergist-site.json"
 FEED_DAYS = 30
 _ENV = Environment(autoescape=True, keep_trailing_newline=True)
@@ -183,4 +183,5 @@ def _write_feed(store: Store, out: Path, days: list[date], language: str, site_u
                 title: str, report: SiteReport) -> None:
     digests = [d for d in (store.load_digest(day, language) for day in days) if d]
     _write(out / "feed.xml", render_atom(digests, feed_url=f"{site_url}/feed.xml",
-                                         site_url=site_url, title=title), report)
+                                         site_url=site_url, title=title, language=language),
+           report)

@@ -27,16 +27,13 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from papergist.models import SECTION_KEYS, SECTION_TITLES, Digest, DigestItem, Verdict
+from papergist.models import SECTION_KEYS, SECTION_TITLES, Digest, DigestItem
+from papergist.render.common import (EXTRACTIVE_NOTE, clean, digest_title, is_video,
+                                     verdict_note)
 from papergist.render.markdown import safe_url
 
 # --- shared text helpers (also used by the email renderer) ---------------------------
 
-# C0/C1 controls, lone surrogates, line/paragraph separators and bidi overrides:
-# nothing a title needs, and each can break or spoof a message.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e"
-                      "\u2066-\u2069\ud800-\udfff]")
-_SPACES = re.compile(r"\s+")
 MAX_URL = 1000  # a longer link is dropped rather than allowed to eat a message
 AUTHORS_LISTED = 6  # more authors than this are shortened to the first three, "et al."
 AUTHORS_KEPT = 3
@@ -46,8 +43,8 @@ ELLIPSIS = "…"
 
 
 def one_line(text: str) -> str:
-    """Untrusted text on one line: controls removed, whitespace collapsed."""
-    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
+    """Untrusted text on one line (`common.clean`): controls removed, whitespace collapsed."""
+    return clean(text)
 
 
 def utf16_len(text: str) -> int:
@@ -79,19 +76,11 @@ def clip(text: str, limit: int, measure: Callable[[str], int] = utf16_len) -> st
     return text[:n].rstrip() + ELLIPSIS
 
 
-def digest_title(digest: Digest) -> str:
-    """"Daily Papers (2024-08-26)" (or "arXiv Papers (...)" for an id list)."""
-    kind = "arXiv Papers" if digest.kind == "ids" else "Daily Papers"
-    return f"{kind} ({digest.date.isoformat()})"
-
-
 def count_text(n: int) -> str:
     """"1 paper", "11 papers"."""
     return f"{n} paper" if n == 1 else f"{n} papers"
 
 
-EXTRACTIVE_NOTE = ("Summaries are extractive: each section quotes sentences of the paper's "
-                   "abstract verbatim; no model wrote them.")
 
 
 def author_line(authors: tuple[str, ...]) -> str:
@@ -100,15 +89,6 @@ def author_line(authors: tuple[str, ...]) -> str:
     if len(names) > AUTHORS_LISTED:
         return ", ".join(names[:AUTHORS_KEPT]) + " et al."
     return ", ".join(names)
-
-
-def warning_text(verdict: Verdict | None) -> str | None:
-    """What to show after "Unverified summary:", or None when nothing is to be shown."""
-    if verdict is None or verdict.status == "verified" or not verdict.warn:
-        return None
-    if verdict.generic and not verdict.unsupported:
-        return "it names nothing specific to this paper"
-    return "not found in the paper: " + ", ".join(f"“{one_line(c)}”" for c in verdict.unsupported)
 
 
 def paper_links(item: DigestItem) -> list[tuple[str, str]]:
@@ -159,9 +139,9 @@ def card(item: DigestItem, *, abstract_limit: int | None = 600) -> Card:
     if item.summary is not None:
         sections = item.summary.sections.model_dump()
         lines = [Line(SECTION_TITLES[k], _line(sections[k])) for k in SECTION_KEYS]
-        warning = warning_text(item.summary.verification)
-        if warning:
-            lines.append(Line("Unverified summary", clip(warning, LINE_LIMIT), warning=True))
+        note = verdict_note(item.summary.verification)
+        if note:
+            lines.append(Line(note.label, clip(note.text(), LINE_LIMIT), warning=True))
     else:
         reason = _line(item.failure.reason) if item.failure else ""
         lines.append(Line("No summary", reason or "no summary", warning=True))
@@ -290,7 +270,6 @@ DISCORD_COLOR = 0xFFD21E  # the Hugging Face yellow
 _DISCORD_MD = re.compile(r"([\\*_~`|<>\[\]#])")
 _DISCORD_MENTION = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
 _DISCORD_LEADING = re.compile(r"^(?:([-+])|(\d+)\.)")  # a list item at the start of a line
-_VIDEO = (".mp4", ".webm", ".mov", ".qt", ".m4v", ".ogv")
 
 
 def discord_escape(text: str) -> str:
@@ -349,7 +328,7 @@ def _discord_embed(c: Card, thumbnail: str | None) -> dict[str, Any]:
     if fields:
         embed["fields"] = fields
     link = safe_url(thumbnail)
-    if link and len(link) <= MAX_URL and not link.lower().split("?")[0].endswith(_VIDEO):
+    if link and len(link) <= MAX_URL and not is_video(link):
         embed["thumbnail"] = {"url": link}
     prefixes = [f"{'⚠️ ' if line.warning else ''}**{line.label}**: " for line in c.lines]
     room = min(DISCORD_DESCRIPTION, DISCORD_EMBEDS_TOTAL - embed_length(embed))

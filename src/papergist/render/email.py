@@ -14,7 +14,6 @@ when given (otherwise the sender adds them).
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -23,18 +22,11 @@ from html import escape
 import css_inline
 
 from papergist.models import Digest, DigestItem
-from papergist.render.chat import (
-    EXTRACTIVE_NOTE,
-    card,
-    count_text,
-    digest_title,
-    one_line,
-)
+from papergist.render.chat import EXTRACTIVE_NOTE, card, count_text, one_line
+from papergist.render.common import digest_kind, digest_title, is_video, lang_tag
 from papergist.render.markdown import safe_url
 
 HF_PAPER_URL = "https://huggingface.co/papers/{id}"
-_VIDEO = (".mp4", ".webm", ".mov", ".qt", ".m4v", ".ogv")
-_LANG = re.compile(r"[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*")
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False,
                                  keep_link_tags=False)
 
@@ -82,7 +74,7 @@ def _thumbnail_html(item: DigestItem) -> str:
     link = safe_url(item.paper.thumbnail)
     if link is None:
         return ""
-    if link.lower().split("?")[0].endswith(_VIDEO):
+    if is_video(link):
         return f'<p class="links">{_a(link, "Video")}</p>'
     return (f'<a href="{_e(item.paper.url)}"><img class="thumb" src="{_e(link)}" '
             f'width="592" alt=""></a>')
@@ -112,8 +104,9 @@ def _more_line(hidden: int, archive: str | None) -> str:
 
 def _lang(digest: Digest) -> str:
     for item in digest.items:
-        if item.summary and _LANG.fullmatch(item.summary.language):
-            return item.summary.language.replace("_", "-")
+        tag = lang_tag(item.summary.language) if item.summary else None
+        if tag:
+            return tag
     return "en"
 
 
@@ -189,8 +182,7 @@ def _text(digest: Digest, shown: int, archive: str | None) -> str:
 
 def subject(digest: Digest) -> str:
     """"Daily Papers 2024-08-26: 11 papers"."""
-    kind = "arXiv Papers" if digest.kind == "ids" else "Daily Papers"
-    return f"{kind} {digest.date.isoformat()}: {count_text(len(digest.items))}"
+    return f"{digest_kind(digest)} {digest.date.isoformat()}: {count_text(len(digest.items))}"
 
 
 def message_id(*keys: str, domain: str | None = None) -> str:

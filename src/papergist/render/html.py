@@ -41,29 +41,23 @@ from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from papergist.models import SECTION_KEYS, SECTION_TITLES, Digest, DigestItem, Verdict
+from papergist.models import SECTION_KEYS, SECTION_TITLES, Digest, DigestItem
+from papergist.render.common import (EXTRACTIVE_NOTE, VerdictNote, clean, digest_kind,
+                                     digest_title, is_video, lang_tag, verdict_note)
 from papergist.render.markdown import safe_url
+
+__all__ = ["clean", "digest_kind", "digest_title", "lang_tag"]  # re-exported for atom and tests
 
 ARXIV_ABS = "https://arxiv.org/abs/{id}"
 ARXIV_PDF = "https://arxiv.org/pdf/{id}"
 HF_PAPER = "https://huggingface.co/papers/{id}"
 FEED_PATH = "feed.xml"
 INDEX_PATH = "index.html"
-EXTRACTIVE_NOTE = ("Summaries are extractive: each section quotes sentences of the paper's "
-                   "abstract verbatim; no model wrote them.")
 AUTHORS_SHOWN = 12  # more authors than this: the first ten, then the rest behind a toggle
 AUTHORS_KEPT = 10
 CSP = ("default-src 'none'; img-src http: https:; style-src 'unsafe-inline'; "
        "base-uri 'none'; form-action 'none'")
 
-_VIDEO = (".mp4", ".webm", ".mov", ".qt", ".m4v", ".ogv")
-# C0/C1 controls (but tab/newline/CR, which are whitespace), DEL, lone surrogates,
-# noncharacters U+FFFE/U+FFFF, line/paragraph separators and bidi overrides/isolates.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e"
-                      "\u2066-\u2069\ufffe\uffff]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_SPACES = re.compile(r"\s+")
-_LANG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 SLUG_MAX = 80
@@ -74,15 +68,6 @@ _ENV = Environment(loader=PackageLoader("papergist.render", "templates"), autoes
 
 
 # --- text, URLs and paths -------------------------------------------------------------
-
-
-def clean(text: str | None) -> str:
-    """Untrusted text made safe to serialise: one line, no controls or bidi overrides,
-    lone surrogates replaced by U+FFFD (they cannot be encoded in UTF-8)."""
-    if not text:
-        return ""
-    text = _SURROGATE.sub("\ufffd", text)
-    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
 
 
 def http_url(url: str | None) -> str | None:
@@ -147,22 +132,6 @@ def language(digest: Digest) -> str:
     return langs.most_common(1)[0][0] if langs else "en"
 
 
-def lang_tag(value: str | None) -> str | None:
-    """A BCP 47-looking tag ("ko", "en-GB" from "en_GB"), or None."""
-    tag = (value or "").strip().replace("_", "-")
-    return tag if _LANG.fullmatch(tag) else None
-
-
-def digest_kind(digest: Digest) -> str:
-    """"Daily Papers", or "arXiv Papers" for an id list."""
-    return "arXiv Papers" if digest.kind == "ids" else "Daily Papers"
-
-
-def digest_title(digest: Digest) -> str:
-    """"Daily Papers (2024-08-26)" (or "arXiv Papers (...)" for an id list)."""
-    return f"{digest_kind(digest)} ({digest.date.isoformat()})"
-
-
 # --- the view of one paper ------------------------------------------------------------
 
 
@@ -176,14 +145,6 @@ class Link:
 class Section:
     title: str
     text: str
-
-
-@dataclass(frozen=True)
-class Unverified:
-    """An unverified summary: the claims not found, or `generic` (names nothing)."""
-
-    claims: tuple[str, ...]
-    generic: bool
 
 
 @dataclass(frozen=True)
@@ -202,20 +163,12 @@ class PaperView:
     more_authors: tuple[str, ...]
     links: tuple[Link, ...]
     sections: tuple[Section, ...]
-    warning: Unverified | None
+    warning: VerdictNote | None
     failure: str | None
     abstract: str
     note: str | None
     page_url: str | None = None
     day_url: str | None = None
-
-
-def warning(verdict: Verdict | None) -> Unverified | None:
-    """The warning to show for a summary, or None when it is verified (or `keep`)."""
-    if verdict is None or verdict.status == "verified" or not verdict.warn:
-        return None
-    claims = tuple(c for c in (clean(c) for c in verdict.unsupported) if c)
-    return Unverified(claims=claims, generic=verdict.generic or not claims)
 
 
 def paper_links(item: DigestItem) -> tuple[Link, ...]:
@@ -232,7 +185,7 @@ def paper_view(item: DigestItem, day: date, site_url: str | None = None) -> Pape
     """The displayable parts of one paper of the digest of `day`."""
     paper, summary = item.paper, item.summary
     thumb = http_url(paper.thumbnail)
-    video = thumb if thumb and thumb.lower().split("?")[0].split("#")[0].endswith(_VIDEO) else None
+    video = thumb if thumb and is_video(thumb) else None
     authors = tuple(a for a in (clean(a) for a in paper.authors) if a)
     shown, more = (authors, ()) if len(authors) <= AUTHORS_SHOWN else (
         authors[:AUTHORS_KEPT], authors[AUTHORS_KEPT:])
@@ -251,7 +204,7 @@ def paper_view(item: DigestItem, day: date, site_url: str | None = None) -> Pape
         url=arxiv_url(paper.id), lang=lang_tag(summary.language) if summary else None,
         thumbnail=None if video else thumb, video=video, votes=item.upvotes,
         authors=shown, more_authors=more, links=paper_links(item), sections=sections,
-        warning=warning(summary.verification) if summary else None, failure=failure,
+        warning=verdict_note(summary.verification) if summary else None, failure=failure,
         abstract=clean(paper.abstract), note=note,
         page_url=site_link(site_url, paper_path(day, paper.id)),
         day_url=site_link(site_url, f"{day_path(day)}#{slug(paper.id)}"))

@@ -11,13 +11,13 @@ import re
 from urllib.parse import quote
 
 from papergist.models import SECTION_KEYS, SECTION_TITLES, Digest, DigestItem, Verdict
+from papergist.render.common import EXTRACTIVE_NOTE, digest_title, is_video, verdict_note
 
 # CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones
 # that can start emphasis, code, links, images, HTML, entities or strikethrough
 # inline (with brackets escaped, parentheses and "!" can no longer form a link).
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>~&])")
 _SPACES = re.compile(r"\s+")
-_VIDEO = (".mp4", ".webm", ".mov", ".qt", ".m4v", ".ogv")
 
 
 def inline(text: str) -> str:
@@ -36,7 +36,7 @@ def _thumbnail(url: str | None) -> str | None:
     link = safe_url(url)
     if link is None:
         return None
-    if link.lower().split("?")[0].endswith(_VIDEO):
+    if is_video(link):
         return f"[Video]({link})"
     return f"![]({link})"
 
@@ -65,14 +65,9 @@ def _body(item: DigestItem) -> list[str]:
 
 
 def _warning(verdict: Verdict | None) -> list[str]:
-    """A visible line for a summary whose claims were not all found in the paper."""
-    if verdict is None or verdict.status == "verified" or not verdict.warn:
-        return []
-    if verdict.generic and not verdict.unsupported:
-        found = "it names nothing specific to this paper"
-    else:
-        found = "not found in the paper: " + ", ".join(f"“{c}”" for c in verdict.unsupported)
-    return ["", f"> **Unverified summary**: {inline(found)}"]
+    """A visible line for a summary that is not verified (unverified or unchecked)."""
+    note = verdict_note(verdict)
+    return [] if note is None else ["", f"> **{note.label}**: {inline(note.text())}"]
 
 
 def render_item(item: DigestItem) -> str:
@@ -89,16 +84,13 @@ def render_item(item: DigestItem) -> str:
 
 def heading(digest: Digest) -> str:
     """The digest's first line."""
-    if digest.kind == "ids":
-        return f"## arXiv Papers ({digest.date.isoformat()})"
-    return f"## Daily Papers ({digest.date.isoformat()})"
+    return f"## {digest_title(digest)}"
 
 
 def render_markdown(digest: Digest) -> str:
     """The whole digest as Markdown, ending with one newline."""
     parts = [heading(digest)]
     if digest.extractive:
-        parts.append("_Summaries are extractive: each section quotes sentences of the paper's "
-                     "abstract verbatim; no model wrote them._")
+        parts.append(f"_{EXTRACTIVE_NOTE}_")
     parts.extend(render_item(item) for item in digest.items)
     return "\n\n".join(parts) + "\n"

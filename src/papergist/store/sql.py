@@ -212,7 +212,9 @@ class Store(DeliveriesMixin):
                  "source_hash": s.source_hash, "summarizer": s.summarizer,
                  "paper_version": s.paper_version, **s.usage.model_dump(),
                  "verification": s.verification.model_dump_json() if s.verification else None,
-                 **s.sections.model_dump(), "created_at": _now()} for s in summaries]
+                 **s.sections.model_dump(),
+                 "created_at": s.created_at.isoformat(timespec="seconds") if s.created_at
+                 else _now()} for s in summaries]
         keys = ["paper_id", "model", "language", "prompt_version", "source", "source_hash"]
         self._write(lambda conn: self._upsert(conn, self.t["summaries"], rows, keys))
 
@@ -285,7 +287,8 @@ def _summary_from_row(row: Any) -> Summary | None:
         if row["verification"] else None,
         sections=Sections(whats_new=row["whats_new"],
                           technical_details=row["technical_details"],
-                          performance_highlights=row["performance_highlights"]))
+                          performance_highlights=row["performance_highlights"]),
+        created_at=datetime.fromisoformat(row["created_at"]) if row["created_at"] else None)
 
 
 def _digest_or_none(body: str | None) -> Digest | None:

@@ -36,13 +36,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import accumulate
 
-from papergist.models import Evidence, Verdict
+from papergist.models import Evidence, Verdict, VerdictStatus
 from papergist.verify.claims import Claim, acronym_like, extract_claims
 from papergist.verify.lexicon import (FUNCTION_WORDS, GENERIC_HEADS, GENERIC_WORDS, NUMBER_WORDS,
                                       STOPWORDS, UBIQUITOUS)
 from papergist.verify.numbers import find_number_words, find_numbers, rounded_keys, value_key
 from papergist.verify.text import (drop_references, fold, norm_token, split_sentences,
                                    strip_markdown, tokens)
+from papergist.verify.topic import off_topic, overlap, too_short
 
 # Source units a claim's unit accepts. A bare number (a count, "20 FPS") is found
 # as a bare number or a score, never as 20% or 20 GB; a percentage written with
@@ -54,6 +55,7 @@ _COMPATIBLE: dict[str, frozenset[str]] = {
     "tb": frozenset({"tb"}), "kb": frozenset({"kb"}),
 }
 _PAIR_FORMS = ("dim", "ratio", "frac")
+QUOTE_TOKENS = 8  # a sentence this long found word for word is a checked quote
 _MAX_CANDIDATES = 2000  # occurrences of a key tried before giving up (pathological text)
 _ELIDED = re.compile(r"\b([A-Za-z0-9]+)-([A-Za-z][A-Za-z0-9]*) (and|or) -(?=[A-Za-z])")
 _CITATION = re.compile(r"\[\s*\d+(?:\s*[,\-]\s*\d+)*\s*\]")  # "[9, 33]", "[2-4]": references
@@ -100,6 +102,7 @@ class Source:
     title_count: int = 0
     _terms: frozenset[str] | None = None
     _acronyms: dict[str, int] | None = None
+    _vocabulary: frozenset[str] | None = None
 
     @classmethod
     def build(cls, title: str, abstract: str, fulltext: str | None = None) -> "Source":
@@ -113,6 +116,13 @@ class Source:
                      title_key=_title_key(title), title_count=1 if title.strip() else 0)
         source._index()
         return source
+
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Every comparison token of the source (computed on first use)."""
+        if self._vocabulary is None:
+            self._vocabulary = frozenset(self.tokens)
+        return self._vocabulary
 
     @property
     def terms(self) -> frozenset[str]:
@@ -348,17 +358,41 @@ def _mentions_terms(sections: Mapping[str, str], source: Source) -> bool:
     return any(_term_pairs(text or "") & source.terms for text in sections.values())
 
 
+def _quotes(sections: Mapping[str, str], source: Source) -> list[Evidence]:
+    """Sentences of the summary (of `QUOTE_TOKENS` tokens or more) that the source
+    has word for word: what an extractive summary states, checked as a whole."""
+    found = []
+    for text in sections.values():
+        for sentence in split_sentences(fold(text or "")):
+            words = tokens(sentence)
+            if len(words) >= QUOTE_TOKENS:
+                hit = source.find_key("".join(words))
+                if hit is not None:
+                    found.append(Evidence(claim=sentence, sentence=source.sentences[hit]))
+    return found
+
+
+def _status(unsupported: list[str], generic: bool, off: bool, checked: int) -> VerdictStatus:
+    """Off topic is unverified whatever else holds; nothing checked is unchecked."""
+    if off:
+        return "unverified"
+    if not checked:
+        return "unchecked"
+    return "unverified" if unsupported or generic else "verified"
+
+
 def check(sections: Mapping[str, str], source: Source) -> Verdict:
     """The verdict on a summary (section name -> text) against an indexed source.
 
-    `verified` only when every claim is supported and the summary is not generic."""
+    `verified` only when something was checked, every claim is supported, the
+    summary is not generic and not off topic (see `papergist.models.Verdict`)."""
     claims: dict[tuple[str, str], Claim] = {}
     for text in sections.values():
         for claim in extract_claims(text or ""):
             claims.setdefault((claim.kind, claim.key), claim)
     unsupported: list[str] = []
     evidence: list[Evidence] = []
-    specific = False
+    named = False
     for claim in claims.values():
         hit = source.find(claim)
         if hit is None:
@@ -366,13 +400,16 @@ def check(sections: Mapping[str, str], source: Source) -> Verdict:
                 unsupported.append(claim.text)
             continue
         evidence.append(Evidence(claim=claim.text, sentence=source.sentences[hit]))
-        specific = specific or source.names_distinctive(claim)
-    if not specific:
-        specific = _mentions_terms(sections, source)
-    generic = not specific
-    status = "verified" if not unsupported and not generic else "unverified"
-    return Verdict(status=status, unsupported=tuple(unsupported), evidence=tuple(evidence),
-                   generic=generic, checked=len(claims))
+        named = named or source.names_distinctive(claim)
+    quotes = _quotes(sections, source) if not claims else []
+    generic = not (named or _mentions_terms(sections, source))
+    shared, total = overlap(sections, source.vocabulary)
+    off = too_short(sections) or (not named and off_topic(shared, total))
+    checked = len(claims) + len(quotes)
+    return Verdict(status=_status(unsupported, generic, off, checked),
+                   unsupported=tuple(unsupported), evidence=tuple(evidence + quotes),
+                   generic=generic, checked=checked, off_topic=off,
+                   overlap=round(shared / total, 3) if total else None)
 
 
 def verify(sections: Mapping[str, str], title: str, abstract: str,

@@ -76,8 +76,11 @@ def drop_references(text: str) -> str:
 
 # --- sentences ----------------------------------------------------------------------
 
-_ABBREVIATIONS = frozenset("e.g i.e et al vs cf fig figs eq eqs sec tab ref approx resp "
-                           "viz incl no nos w.r.t a.k.a".split())
+# Tokens whose trailing period never ends a sentence (compared lowercase); the one
+# list for every splitter (`summarize.offline` keeps a copy to switch to this one).
+ABBREVIATIONS = frozenset(
+    "e.g i.e et al vs cf fig figs eq eqs sec secs tab ref refs no nos approx resp "
+    "viz ca incl dr mr mrs ms prof st jr inc ltd w.r.t a.k.a".split())
 _CANDIDATE = re.compile(r"(?<=[.!?。！？])[\"')\]]*\s+(?=\S)|(?<=[。！？])(?=\S)")
 
 
@@ -92,7 +95,7 @@ def split_sentences(text: str) -> list[str]:
             word = re.search(r"(\S+)[.!?]$", block[max(start, end - 40):end])
             if word and block[end - 1] == ".":
                 token = word.group(1).lower().lstrip("([\"'")
-                if token in _ABBREVIATIONS or re.fullmatch(r"[a-z]|(?:[a-z]\.)+[a-z]", token):
+                if token in ABBREVIATIONS or re.fullmatch(r"[a-z]|(?:[a-z]\.)+[a-z]", token):
                     continue
             sentences.append(block[start:m.end()].strip())
             start = m.end()

@@ -1,0 +1,94 @@
+"""Small pieces every renderer shares: text cleaning, video links, language tags,
+the digest's title and the note shown for a summary that is not verified.
+
+Pure functions of strings and models; each renderer escapes the results for
+its own format.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from papergist.models import Digest, Verdict
+
+VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".qt", ".m4v", ".ogv")
+# C0/C1 controls (but tab/newline/CR, which are whitespace), DEL, noncharacters
+# U+FFFE/U+FFFF, line/paragraph separators and bidi overrides/isolates: nothing a
+# title needs, and each can break XML or spoof a message.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e"
+                      "\u2066-\u2069\ufffe\uffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SPACES = re.compile(r"\s+")
+# A BCP 47-looking tag: a 2-3 letter language, then subtags ("ko", "en-GB", "zh-Hant-TW").
+_LANG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+
+EXTRACTIVE_NOTE = ("Summaries are extractive: each section quotes sentences of the paper's "
+                   "abstract verbatim; no model wrote them.")
+
+UNVERIFIED = "Unverified summary"
+UNCHECKED = "Unchecked summary"
+NOT_FOUND = "not found in the paper"
+GENERIC = "it names nothing specific to this paper"
+OFF_TOPIC = "it does not read as a summary of this paper"
+NOTHING_CHECKED = "nothing in this summary could be checked against the paper"
+
+
+def clean(text: str | None) -> str:
+    """Untrusted text on one line: no controls or bidi overrides, lone surrogates
+    replaced by U+FFFD (UTF-8 cannot encode them), whitespace collapsed."""
+    if not text:
+        return ""
+    text = _SURROGATE.sub("\ufffd", text)
+    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
+
+
+def is_video(url: str) -> bool:
+    """True when a (vetted) URL's path ends like a video file (.mp4, .webm, ...)."""
+    return url.lower().split("#")[0].split("?")[0].endswith(VIDEO_SUFFIXES)
+
+
+def lang_tag(value: str | None) -> str | None:
+    """A BCP 47-looking tag ("ko", "en-GB" from "en_GB"), or None."""
+    tag = (value or "").strip().replace("_", "-")
+    return tag if _LANG.fullmatch(tag) else None
+
+
+def digest_kind(digest: Digest) -> str:
+    """"Daily Papers", or "arXiv Papers" for an id list."""
+    return "arXiv Papers" if digest.kind == "ids" else "Daily Papers"
+
+
+def digest_title(digest: Digest) -> str:
+    """"Daily Papers (2024-08-26)" (or "arXiv Papers (...)" for an id list)."""
+    return f"{digest_kind(digest)} ({digest.date.isoformat()})"
+
+
+@dataclass(frozen=True)
+class VerdictNote:
+    """What to show under a summary that is not verified: a label ("Unverified
+    summary", "Unchecked summary"), a reason, and the claims not found (clean text)."""
+
+    label: str
+    reason: str
+    claims: tuple[str, ...] = ()
+    unchecked: bool = False
+
+    def text(self) -> str:
+        """The reason and the claims, on one line: `not found in the paper: “a”, “b”`."""
+        if not self.claims:
+            return self.reason
+        return f"{self.reason}: " + ", ".join(f"“{c}”" for c in self.claims)
+
+
+def verdict_note(verdict: Verdict | None) -> VerdictNote | None:
+    """The note for a summary's verdict, or None when it is verified, has no verdict,
+    or the user chose to publish without warnings (`warn` False)."""
+    if verdict is None or verdict.status == "verified" or not verdict.warn:
+        return None
+    if verdict.off_topic:
+        return VerdictNote(UNVERIFIED, OFF_TOPIC)
+    if verdict.status == "unchecked":
+        return VerdictNote(UNCHECKED, NOTHING_CHECKED, unchecked=True)
+    claims = tuple(c for c in (clean(c) for c in verdict.unsupported) if c)
+    return VerdictNote(UNVERIFIED, NOT_FOUND, claims) if claims else VerdictNote(UNVERIFIED, GENERIC)
