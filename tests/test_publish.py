@@ -183,9 +183,14 @@ def test_a_crash_mid_way_then_a_rerun_reports_the_unknown_and_sends_the_rest(
     assert lines[2].startswith("telegram (") and lines[2].endswith(": delivered")
     assert len(smtp.messages) == 1 and posts(hooks, SLACK_PATH) == []
     assert len(posts(hooks, f"/bot{TELEGRAM_TOKEN}/sendMessage")) == 3
+    assert done.returncode == 7  # an unknown outcome is not a success a cron may ignore
     again = subprocess.run(run + ["publish", DAY, "--to", "email,telegram"], env=env,
                            capture_output=True, text=True, timeout=60)
     assert again.returncode == 0 and again.stderr.count(": skipped") == 2
+    forced = subprocess.run(run + ["publish", DAY, "--to", "slack", "--resend"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert forced.returncode == 0, forced.stderr
+    assert forced.stderr.strip().endswith(": delivered") and len(posts(hooks, SLACK_PATH)) == 1
 
 
 def test_digest_then_publish_in_one_run(cli, smtp, hooks, channels_env):

@@ -12,7 +12,7 @@ from aiosmtpd.controller import Controller
 
 from digests import fixture_digest
 from papergist.deliver.updates import digest_version
-from papergist.models import Digest, PaperFailure
+from papergist.models import Digest, PaperFailure, Usage
 from papergist.publish import IncompleteDigest
 from papergist.render.chat import discord_payloads, slack_payloads, telegram_messages
 from papergist.render.html import day_path
@@ -176,3 +176,20 @@ def test_a_dry_run_says_an_update_would_be_sent(settings, store, hooks):  # noqa
     assert preview.status == "dry-run"
     assert preview.error.startswith("slack: an update, 2 message(s) to 127.0.0.1 webhook ")
     assert len(hooks.requests) == sent
+
+
+def test_a_version_is_what_readers_are_sent_not_run_bookkeeping():
+    """A re-run that only refreshed votes, tokens, attempts and times is no correction."""
+    digest = fixture_digest("2024-08-26")
+    rerun = digest.model_copy(update={"items": tuple(
+        item.model_copy(update={"upvotes": (item.upvotes or 0) + 5, "attempts": 3,
+                                "summary": item.summary.model_copy(
+                                    update={"usage": Usage(prompt_tokens=9)})})
+        for item in digest.items)})
+    assert digest_version(rerun) == digest_version(digest)
+    first = digest.items[0]
+    edited = digest.model_copy(update={"items": (first.model_copy(update={
+        "summary": first.summary.model_copy(update={"sections": first.summary.sections
+                                                    .model_copy(update={"whats_new": "x"})})}),
+        *digest.items[1:])})
+    assert digest_version(edited) != digest_version(digest)

@@ -30,6 +30,7 @@ from papergist.redact import Redactor
 from papergist.settings import SETTINGS, Settings, load_settings
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_EMPTY, EXIT_DELIVERY = OK, INCOMPLETE, EMPTY, DELIVERY
+UNSETTLED = ("failed", "unknown")  # deliveries that make `publish` exit 7
 
 app = typer.Typer(
     name="papergist",
@@ -233,7 +234,8 @@ def digest(
                       "store (run again to finish)")
             code = INTERRUPTED
         if channels and code in (EXIT_OK, EXIT_INCOMPLETE):
-            code = max(code, _report_deliveries(pg.publish(used, channels), quiet))
+            code = max(code, _report_deliveries(pg.publish(used, channels, if_changed=True),
+                                                quiet))
     raise typer.Exit(code)
 
 
@@ -329,32 +331,46 @@ def publish_command(
         "--lang", metavar="CODE", help="Which language's digest (default: the language setting).")] = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Show what would be sent; send nothing, record nothing.")] = False,
+    if_changed: Annotated[bool, typer.Option(
+        "--if-changed", help="Where an older version of the digest was sent, send the "
+        "correction (a follow-up message in chat, a new email in the same thread).")] = False,
+    resend: Annotated[bool, typer.Option(
+        "--resend", help="Also send where a crashed run left it unknown whether the digest "
+        "arrived (it may arrive twice).")] = False,
+    allow_incomplete: Annotated[bool, typer.Option(
+        "--allow-incomplete", help="Publish even a digest in which no paper has a "
+        "summary.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Report failures only.")] = False,
 ) -> None:
     """Send a stored digest to channels, each destination exactly once.
 
-    A re-run skips what was delivered and retries what failed.
+    A re-run skips what was delivered, resumes a delivery at its first message not
+    yet accepted, and retries what failed. Exit status 7 when a delivery failed or
+    its outcome is unknown (a crashed run: see --resend).
 
     \b
     Examples:
       papergist publish 2024-08-26 --to email --dry-run
       papergist publish 2024-08-26 --to email,slack,telegram
+      papergist publish 2024-08-26 --to slack --if-changed     # after a re-run filled gaps
     """
     settings = load_settings({"language": lang})
     channels = [c.strip() for c in to.split(",") if c.strip()]
     with _open(settings, quiet=True) as pg:
-        deliveries = pg.publish(parse_day(day), channels, dry_run=dry_run)
+        deliveries = pg.publish(parse_day(day), channels, dry_run=dry_run,
+                                if_changed=if_changed, resend=resend,
+                                allow_incomplete=allow_incomplete)
     raise typer.Exit(_report_deliveries(deliveries, quiet))
 
 
 def _report_deliveries(deliveries: list[Delivery], quiet: bool) -> int:
-    """One line per destination (failures even when quiet); 7 if any failed."""
+    """One line per destination (failures even when quiet); 7 if any failed or is unknown."""
     for r in deliveries:
-        if r.status == "failed" or not quiet:
+        if r.status in UNSETTLED or not quiet:
             detail = f": {r.error}" if r.error else ""
             tries = f" after {r.attempts} attempt(s)" if r.status == "failed" else ""
             say(f"{r.channel} ({r.destination}): {r.status}{tries}{detail}")
-    return EXIT_DELIVERY if any(r.status == "failed" for r in deliveries) else EXIT_OK
+    return EXIT_DELIVERY if any(r.status in UNSETTLED for r in deliveries) else EXIT_OK
 
 
 @app.command("site")

@@ -234,16 +234,24 @@ class Papergist:
 
     # after the digest -----------------------------------------------------
 
-    def publish(self, day: date, channels: Sequence[str], *,
-                dry_run: bool = False) -> list[Delivery]:
-        """Send the stored digest of `day` to `channels`, each destination exactly once."""
+    def publish(self, day: date, channels: Sequence[str], *, dry_run: bool = False,
+                if_changed: bool = False, resend: bool = False,
+                allow_incomplete: bool = False) -> list[Delivery]:
+        """Send the stored digest of `day` to `channels`, each destination exactly once.
+
+        `if_changed`: a destination that got an older version of the digest gets the
+        correction (a follow-up message in chat, a new email in the same thread).
+        `resend`: also send where a crashed run left it unknown whether the digest
+        arrived. `allow_incomplete`: publish a digest in which no paper has a summary.
+        """
         found = targets(self.settings, list(channels))
         digest = self.store.load_digest(day, self.language)
         if digest is None:
             raise UsageError(f"no {self.language} digest stored for {day}: run "
                              f"papergist digest {day} first")
         return publish(digest, self.language, found, self.store, dry_run=dry_run,
-                       backoff=self.settings.http_backoff)
+                       backoff=self.settings.http_backoff, if_changed=if_changed,
+                       resend=resend, allow_incomplete=allow_incomplete)
 
     def check_channels(self, channels: Sequence[str]) -> None:
         """Raise before any work if a channel is unknown or lacks a setting."""

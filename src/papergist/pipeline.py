@@ -311,11 +311,11 @@ class Pipeline:
                 self.progress.note(f"{paper.id}: the regeneration failed ({exc.message}); "
                                    "keeping the first summary")
                 return summary.model_copy(update={"usage": spent, "verification": verdict,
-                                                  "created_at": datetime.now(timezone.utc)})
+                                                  "created_at": _stamp()})
             summary = again.model_copy(update={"usage": summary.usage + again.usage})
             verdict = verify(summary.sections.model_dump(), paper.title, paper.abstract, body)
         return summary.model_copy(update={"verification": verdict,
-                                          "created_at": datetime.now(timezone.utc)})
+                                          "created_at": _stamp()})
 
     def _by_policy(self, summary: Summary, cached: bool = False,
                    notes: Sequence[str] = ()) -> Outcome:
@@ -338,6 +338,11 @@ class Pipeline:
             summary = summary.model_copy(update={
                 "verification": verdict.model_copy(update={"warn": False})})
         return Outcome(summary=summary, cached=cached, unverified=True)
+
+
+def _stamp() -> datetime:
+    """When a summary was made, to the second (as the store keeps it)."""
+    return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 def _first(errors: BaseExceptionGroup) -> BaseException:

@@ -9,13 +9,29 @@ again.
 from __future__ import annotations
 
 import hashlib
+import json
+from typing import Any
 
 from papergist.models import Digest, DigestItem
 
 
+def _seen(item: DigestItem) -> Any:
+    """What a reader is sent of one paper: its summary (and verdict) or its failure.
+
+    Votes, tokens, attempts and times change on every run and are no correction.
+    """
+    summary = item.summary
+    return [item.paper.id, item.paper.title,
+            summary.sections.model_dump() if summary else None,
+            summary.verification.status if summary and summary.verification else None,
+            item.failure.reason if item.failure else None]
+
+
 def digest_version(digest: Digest) -> str:
-    """A short hash of the digest's body: equal bodies, equal versions."""
-    return hashlib.sha256(digest.model_dump_json().encode("utf-8")).hexdigest()[:16]
+    """A short hash of what readers are sent: equal content, equal versions."""
+    content = json.dumps([digest.date.isoformat(), digest.kind,
+                          [_seen(item) for item in digest.items]], ensure_ascii=False)
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()[:16]
 
 
 def summarized(digest: Digest) -> int:
@@ -27,8 +43,7 @@ def changed_items(old: Digest, new: Digest) -> tuple[DigestItem, ...]:
     """The papers of `new` that are new or whose summary or failure differs in `old`."""
     before = {item.paper.id: item for item in old.items}
     return tuple(item for item in new.items
-                 if (was := before.get(item.paper.id)) is None
-                 or (was.summary, was.failure) != (item.summary, item.failure))
+                 if (was := before.get(item.paper.id)) is None or _seen(was) != _seen(item))
 
 
 def changes(old: Digest, new: Digest) -> Digest:
