@@ -222,7 +222,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_finished(tmp_path, fake_hf, arxiv, 
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and out == ""
-    assert "interrupted; the summaries finished so far are kept" in err
+    assert "papergist: interrupted; what was finished is kept (run again to finish)" in err
     assert "Traceback" not in err
     with sqlite3.connect(tmp_path / "home" / "papergist.db") as conn:
         kept = conn.execute("select count(*) from summaries").fetchone()[0]

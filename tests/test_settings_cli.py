@@ -116,7 +116,7 @@ def test_ctrl_c_mid_run_shows_the_cursor_again(cli, terminal, monkeypatch):
     screen = terminal.getvalue()
     assert (code, out) == (130, "")
     assert screen.rindex(SHOW_CURSOR) > screen.rindex(HIDE_CURSOR)
-    assert "papergist: interrupted; the summaries finished so far are kept" in screen
+    assert "papergist: interrupted; what was finished is kept" in screen
     assert _live_bars() == []
 
 

@@ -12,9 +12,10 @@ import sys
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Callable, Iterator, Optional
+from typing import Annotated, Any, Callable, Iterator, Optional
 
 import typer
+from typer.core import TyperGroup
 from rich.console import Console
 
 from papergist import __version__
@@ -32,7 +33,22 @@ from papergist.settings import SETTINGS, Settings, load_settings
 EXIT_OK, EXIT_INCOMPLETE, EXIT_EMPTY, EXIT_DELIVERY = OK, INCOMPLETE, EMPTY, DELIVERY
 UNSETTLED = ("failed", "unknown")  # deliveries that make `publish` exit 7
 
+INTERRUPTED_LINE = "papergist: interrupted; what was finished is kept (run again to finish)"
+
+
+class _Commands(TyperGroup):
+    """Every command: Ctrl-C is one line and exit 130 (click would say "Aborted!", 1)."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            say(INTERRUPTED_LINE)
+            raise typer.Exit(INTERRUPTED) from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="papergist",
     help=f"The daily digest of trending AI papers, from Hugging Face Daily Papers and arXiv.\n\n"
          f"{EXIT_STATUSES}",
@@ -223,16 +239,11 @@ def digest(
     with _open(settings, quiet, refresh) as pg:
         if channels:
             pg.check_channels(channels)  # a missing setting is said before any work
-        try:
-            if since:
-                code = _digest_range(pg, parse_day(since), parse_day(until) if until else None,
-                                     out_dir, fmt, quiet)
-            else:
-                code, used = _digest_one(pg, day, ids, fmt, output, out_dir, quiet)
-        except KeyboardInterrupt:
-            say("papergist: interrupted; the summaries finished so far are kept in the "
-                      "store (run again to finish)")
-            code = INTERRUPTED
+        if since:
+            code = _digest_range(pg, parse_day(since), parse_day(until) if until else None,
+                                 out_dir, fmt, quiet)
+        else:
+            code, used = _digest_one(pg, day, ids, fmt, output, out_dir, quiet)
         if channels and code in (EXIT_OK, EXIT_INCOMPLETE):
             code = max(code, _report_deliveries(pg.publish(used, channels, if_changed=True),
                                                 quiet))
@@ -514,7 +525,7 @@ def main(argv: list[str] | None = None) -> None:
     except PapergistError as exc:
         say(f"papergist: error: {exc}")
         sys.exit(exit_status(exc))
-    except KeyboardInterrupt:
-        say("papergist: interrupted")
+    except KeyboardInterrupt:  # before or after a command (the commands say it themselves)
+        say(INTERRUPTED_LINE)
         sys.exit(INTERRUPTED)
 
