@@ -149,7 +149,7 @@ def print_report(report: RunReport, quiet: bool) -> None:
                   f"{report.usage.completion_tokens:,} out) in {report.usage.requests} "
                   f"requests" if report.usage.requests else "")
         say(f"{report.day}: {report.fetched} fetched, {report.summarized} summarized"
-                  f"{cached}, {len(report.failures)} failed{tokens}")
+            f"{cached}, {len(report.failures)} failed{tokens}")
     for failure in report.failures:
         say(f"  failed {failure.paper_id} ({failure.stage}): {failure.reason}")
 
@@ -270,7 +270,7 @@ def _report_and_write(result: Result, path: Path | None, fmt: str, quiet: bool,
     if not result.digest.items:
         if not (quiet and empty_expected):
             say(f"No papers in HF Daily Papers for {result.digest.date} (the feed has "
-                      "none on weekends and holidays); nothing written.")
+                "none on weekends and holidays); nothing written.")
         return EXIT_EMPTY
     _emit(render(result.digest, fmt), path, quiet)
     return exit_status(result)
@@ -406,10 +406,10 @@ def site_command(
         report = pg.site(out)
     if not quiet:
         say(f"{out}: {report.days} days ({report.rendered_days} rendered now), "
-                  f"{report.written} files written, {report.unchanged} unchanged")
+            f"{report.written} files written, {report.unchanged} unchanged")
         if not settings.site_url:
             say("No Atom feed: set site_url (PAPERGIST_SITE_URL) to the archive's public "
-                      "URL; a feed needs absolute links.")
+                "URL; a feed needs absolute links.")
     raise typer.Exit(EXIT_OK if report.days else EXIT_EMPTY)
 
 
