@@ -26,6 +26,7 @@ import papergist
 from conftest import local_env
 from fake_openai import Fault
 from fakes import FIXTURES, Reply, load_day
+from test_store_errors import _corrupt_all_but_the_first_page
 
 DAY = "2024-08-26"
 PAPERS = 11  # entries of the recorded 2024-08-26
@@ -505,18 +506,8 @@ def test_llm_paper_fault_is_named_and_the_rerun_sends_only_that_paper(cli, llm, 
 # --- the store ----------------------------------------------------------------------------
 
 
-def corrupt_all_but_the_first_page(path: Path) -> None:
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        page = conn.execute("PRAGMA page_size").fetchone()[0]
-    size = path.stat().st_size
-    with path.open("r+b") as f:
-        f.seek(page)
-        f.write(b"\xff" * (size - page))
-
-
 @pytest.mark.parametrize("damage, reason", [
-    (corrupt_all_but_the_first_page, "database disk image is malformed"),
+    (_corrupt_all_but_the_first_page, "database disk image is malformed"),
     (lambda path: path.write_bytes(b"my notes, not a database\n" * 200),
      "file is not a database"),
 ], ids=["damaged-pages", "not-a-database"])
