@@ -3,11 +3,12 @@
 Same 50 papers as `llm50.py`. The fake arXiv has no HTML page for any of them
 (404) and serves one of the two real PDFs of the fixtures as each paper's PDF;
 every model request takes 2 s. The *anchor* is what the fastest tool in the
-field does, run in this process on the same fakes: download every PDF at once,
-extract every text layer, fire every model request at once, and resend a 429
-after its `Retry-After` (it loses papers to spoiled replies: it never asks
-again). papergist runs as a fresh process (start-up included) with
-`PAPERGIST_FULLTEXT_DELAY=0`, a new store each time.
+field does, on the same fakes: download every PDF at once, extract every text
+layer, fire every model request at once, and resend a 429 after its
+`Retry-After` (it loses papers to spoiled replies: it never asks again).
+Both run as fresh processes, start-up included (the anchor is given the list of
+papers; papergist fetches it from the fake HF API), papergist with
+`PAPERGIST_FULLTEXT_DELAY=0` and a new store each time.
 
 Scenarios, each anchor and papergist side by side in one run:
 
@@ -29,7 +30,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -100,6 +103,16 @@ async def anchor(arxiv_url: str, base_url: str, entries: list[dict]) -> tuple[fl
     return time.monotonic() - start, sum(ok)
 
 
+def run_anchor(arxiv_url: str, base_url: str, entries: list[dict]) -> tuple[float, int]:
+    """The anchor as a fresh process: (wall seconds from the parent, papers summarized)."""
+    papers = Path(tempfile.mkdtemp(prefix="pg-anchor-")) / "papers.json"
+    papers.write_text(json.dumps(entries), encoding="utf-8")
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, __file__, "--anchor", arxiv_url, base_url,
+                           str(papers)], capture_output=True, text=True, check=True)
+    return time.monotonic() - start, int(done.stdout.strip().splitlines()[-1])
+
+
 SCENARIOS = {
     "throttled": ("every 10th request 429, Retry-After 1",
                   dict(plan=every(10, Fault("status", status=429, retry_after=1)))),
@@ -114,7 +127,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(SCENARIOS))
     parser.add_argument("--polite", action="store_true", help="also the fulltext_delay=1 run")
+    parser.add_argument("--anchor", nargs=3, metavar=("ARXIV", "MODEL", "PAPERS"),
+                        help=argparse.SUPPRESS)  # the anchor's own process
     args = parser.parse_args()
+    if args.anchor:
+        arxiv_url, base_url, papers = args.anchor
+        entries = json.loads(Path(papers).read_text(encoding="utf-8"))
+        print(asyncio.run(anchor(arxiv_url, base_url, entries))[1])
+        return
     entries = fifty_papers()
     ids = [e["paper"]["id"] for e in entries]
     print(f"# {date.today()} · {cpu_name()} · {os.cpu_count()} cores · "
@@ -130,7 +150,7 @@ def main() -> None:
         for key in args.only.split(","):
             name, fake_args = SCENARIOS[key]
             with FakeOpenAI(latency=LATENCY, **fake_args) as llm:
-                seconds, ok = asyncio.run(anchor(arxiv.url, llm.base_url, entries))
+                seconds, ok = run_anchor(arxiv.url, llm.base_url, entries)
                 statuses = llm.statuses()
                 print(f"| {name} | anchor | {seconds:.1f} | {ok}/50 | {len(statuses)} "
                       f"| {statuses.count(429)} | |")
