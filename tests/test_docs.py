@@ -20,9 +20,9 @@ def test_every_setting_is_documented():
 
 
 def test_exit_statuses_match_the_help():
-    in_help = dict(re.findall(r"^\s+(\d)  (.+)$", EXIT_STATUSES, re.M))
-    in_readme = dict(re.findall(r"^\| (\d) \| (.+) \|$", README, re.M))
-    assert in_help == in_readme and len(in_help) == 8
+    in_help = dict(re.findall(r"^\s+(\d+)  (.+)$", EXIT_STATUSES, re.M))
+    in_readme = dict(re.findall(r"^\| (\d+) \| (.+) \|$", README, re.M))
+    assert in_help == in_readme and len(in_help) == 9
 
 
 def test_readme_first_screen_has_install_run_and_test():

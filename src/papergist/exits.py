@@ -27,7 +27,8 @@ Exit status:
   4  empty: the feed has no papers for that day (weekends); nothing was written
   5  a source failed: HF or arXiv unreachable, timing out, or sending malformed data
   6  output failed: the output file or the store could not be written
-  7  a delivery failed (publish): see the report; a re-run retries only what failed
+  7  a delivery failed or its outcome is unknown (publish): see the report; a re-run retries only what failed
+  130  interrupted (Ctrl-C): what was finished is kept; run again to finish
 """
 
 # Most specific first: the first class an error is an instance of decides.
