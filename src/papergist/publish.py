@@ -21,7 +21,6 @@ store, the report or an error message.
 
 from __future__ import annotations
 
-import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -31,6 +30,7 @@ from papergist.deliver.claims import LEASE, Decision, claim_values, decide, owne
 from papergist.deliver.targets import CHANNELS, Plan, Target, targets
 from papergist.deliver.transports import DeliveryError
 from papergist.deliver.updates import digest_version, summarized
+from papergist.http import RetryPolicy
 from papergist.models import Digest
 from papergist.store import Store
 from papergist.store.deliveries import DeliveryKey
@@ -170,7 +170,7 @@ class _Publisher:
             except DeliveryError as exc:
                 if not exc.retryable or attempt == ATTEMPTS:
                     return self._failed(target, key, attempts, str(exc), len(done) - before)
-                self.sleep(self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+                self.sleep(RetryPolicy(ATTEMPTS, self.backoff).delay(attempt, exc.wait))
                 continue
             break
         thread = plan.thread or (target.thread_of(parts[0]) if parts else None)

@@ -17,7 +17,7 @@ import httpx2
 
 from papergist import __version__
 from papergist.errors import PapergistError
-from papergist.http import retry_after_seconds
+from papergist.http import env_options, retry_after_seconds
 
 MESSAGE_GAP = 1.0  # seconds between two messages to one chat webhook (Slack asks for 1/s)
 
@@ -68,7 +68,7 @@ def post_json(service: str, url: str, bodies: list[dict[str, Any]], *, timeout: 
               gap: float = MESSAGE_GAP, sleep: Callable[[float], None] = time.sleep) -> None:
     """POST each body in order; a 429 waits for its `Retry-After` and tries that body again."""
     headers = {"User-Agent": f"papergist/{__version__}"}
-    with httpx2.Client(timeout=timeout, headers=headers) as client:
+    with httpx2.Client(timeout=timeout, headers=headers, **env_options()) as client:
         for n, body in enumerate(bodies):
             if n:
                 sleep(gap)

@@ -27,16 +27,14 @@ vLLM send them) teach the scheduler limits the user did not give (`learn`).
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Awaitable, Callable, TypeVar
 
-from papergist.http import NoStopwatch, Stopwatch
+from papergist.http import MAX_BACKOFF, NoStopwatch, RetryPolicy, Stopwatch
 
 T = TypeVar("T")
-MAX_BACKOFF = 60.0
 WINDOW_SHARE = 0.98  # of a known per-minute limit: room for clocks that disagree a little
 RECENT = 20  # replies remembered to tell isolated 429s from persistent throttling
 PERSISTENT_SHARE = 0.25  # of them throttled: the account itself is over its limit
@@ -291,5 +289,6 @@ class Scheduler:
             await self.window.release()
 
     def backoff_for(self, attempt: int) -> float:
-        """Seconds to wait before attempt `attempt + 1`: exponential, with jitter."""
-        return min(MAX_BACKOFF, self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+        """Seconds to wait before attempt `attempt + 1`: exponential, with jitter (the one
+        `RetryPolicy` every client here follows)."""
+        return RetryPolicy(self.retries, self.backoff).delay(attempt)
