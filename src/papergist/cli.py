@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from papergist import __version__
-from papergist.core import Papergist, check_summary, utc_today
+from papergist.core import Papergist, summary_problem, utc_today
 from papergist.deliver.files import check_creatable, check_writable, write_atomic
 from papergist.errors import PapergistError, UsageError
 from papergist.exits import (DELIVERY, EMPTY, EXIT_STATUSES, INCOMPLETE, INTERRUPTED, OK,
@@ -406,8 +406,8 @@ def verify_command(
         | papergist verify -
     """
     items, single = _verify_input(file)
-    verdicts = [check_summary(i["sections"], i["title"], i["abstract"], i.get("fulltext"))
-                for i in items]
+    with _open(load_settings(), quiet=True) as pg:
+        verdicts = pg.verify(items)
     docs = [v.model_dump(exclude={"warn"}) for v in verdicts]
     typer.echo(json.dumps(docs[0] if single else docs, ensure_ascii=False, indent=2))
     raise typer.Exit(EXIT_OK if all(v.status == "verified" for v in verdicts) else EXIT_INCOMPLETE)
@@ -426,25 +426,10 @@ def _verify_input(file: str) -> tuple[list[dict], bool]:
     if not isinstance(items, list) or not items:
         raise UsageError(f"{file} must hold a JSON object or a non-empty list of them")
     for n, item in enumerate(items, 1):
-        problem = _verify_item_problem(item)
+        problem = summary_problem(item)
         if problem:
             raise UsageError(f"item {n} of {file}: {problem}")
     return items, isinstance(data, dict)
-
-
-def _verify_item_problem(item: object) -> str | None:
-    if not isinstance(item, dict):
-        return "not a JSON object"
-    for key in ("title", "abstract"):
-        if not isinstance(item.get(key), str):
-            return f"needs {key!r} as text"
-    if item.get("fulltext") is not None and not isinstance(item["fulltext"], str):
-        return "'fulltext' must be text"
-    sections = item.get("sections")
-    if not isinstance(sections, dict) or not sections or not all(
-            isinstance(v, str) for v in sections.values()):
-        return "needs 'sections': an object of section name -> text"
-    return None
 
 
 @app.command("settings")
