@@ -75,3 +75,36 @@ def test_the_check_mode_names_a_stale_file_and_the_command(tmp_path, monkeypatch
     assert docs_gen.main([]) == 0
     assert docs_gen.main(["--check"]) == 0
     assert (tmp_path / "cli.md").read_text(encoding="utf-8") == docs_gen.cli_markdown()
+
+
+# --- the README's Design tree names every module, and only modules that exist ---------
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "papergist"
+
+
+def design_tree_modules() -> list[str]:
+    """The modules the README's Design tree names, as paths under src/papergist/."""
+    design = README[README.index("\n## Design\n"):]
+    block = design[design.index("```\nsrc/papergist/\n") + 4:]
+    block = block[:block.index("\n```")]
+    named, package = [], ""
+    for line in block.splitlines()[1:]:
+        if not line.startswith("  "):
+            break  # tests/, bench/: outside the package
+        first = line.split()[0]
+        if not line.startswith("   "):  # a new row: a package, or top-level modules
+            package = first if first.endswith("/") else ""
+        named += [package + name for name in re.findall(r"\b([a-z_]+\.py)\b", line)]
+    return named
+
+
+def package_modules() -> list[str]:
+    """Every module under src/papergist/ but `__init__`, `__main__` and private `_x` ones."""
+    return sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                  if not p.name.startswith("_"))
+
+
+def test_the_design_tree_names_every_module_that_exists():
+    named = design_tree_modules()
+    assert len(named) == len(set(named)), "a module is named twice"
+    assert sorted(named) == package_modules()

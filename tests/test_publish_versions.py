@@ -12,6 +12,7 @@ from aiosmtpd.controller import Controller
 
 from digests import fixture_digest
 from papergist.deliver.updates import digest_version
+from papergist.exits import exit_status
 from papergist.models import Digest, PaperFailure, Usage
 from papergist.publish import IncompleteDigest
 from papergist.render.chat import discord_payloads, slack_payloads, telegram_messages
@@ -110,7 +111,7 @@ def test_a_digest_without_any_summary_is_refused_unless_allowed(settings, store,
     assert str(refused.value) == (
         f"the {DAY} digest {what}: nothing was sent. Run papergist digest {DAY} again to "
         "summarize it, or publish it as it is with allow_incomplete=True (--allow-incomplete)")
-    assert refused.value.exit_code == 7 and hooks.requests == []
+    assert exit_status(refused.value) == 7 and hooks.requests == []
     assert store.delivery(digest.date, "en", "telegram", "chat @papers") is None
     sent = run(settings, store, digest, ["slack", "telegram"], allow_incomplete=True)
     assert [r.status for r in sent] == ["delivered", "delivered"]

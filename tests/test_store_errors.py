@@ -21,6 +21,7 @@ import papergist
 from digests import fixture_digest
 from fakes import load_day
 from papergist.errors import StoreError
+from papergist.exits import exit_status
 from papergist.models import RunReport, Sections, Summary
 from papergist.sources.hf_daily import parse_day
 from papergist.store import Store
@@ -178,7 +179,7 @@ def test_a_store_from_a_newer_papergist_is_refused_untouched(tmp_path):
         f"the store at {path} was written by a newer papergist (schema 9999_from_the_future; this papergist "
         f"knows up to {MIGRATIONS[-1][0]}): upgrade papergist, or use another "
         "PAPERGIST_HOME")
-    assert caught.value.exit_code == 6
+    assert exit_status(caught.value) == 6
     assert (path.read_bytes(), path.stat().st_mtime_ns) == (before, mtime)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["papergist.db"]
 

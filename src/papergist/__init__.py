@@ -8,6 +8,31 @@ they exchange the plain models of `papergist.models`.
 
 __version__ = "0.1.0"
 
+# The public names: the front door, what its methods return, settings, and the
+# exception tree (drawn in `papergist.errors`). Everything else is internal.
 from papergist.core import DayResult, Papergist, open, utc_today  # noqa: E402
+from papergist.errors import (ConfigError, DeliveryError, EmptyFeed,  # noqa: E402
+                              IncompleteDigest, MalformedResponse, OutputError, PapergistError,
+                              SourceError, SourceRejected, SourceUnavailable, StoreError,
+                              SummarizeError, UsageError)
+from papergist.models import (Digest, DigestItem, Paper, PaperFailure, RunReport,  # noqa: E402
+                              Sections, Summary, Usage, Verdict)
+from papergist.pipeline import DigestResult, Progress, Result  # noqa: E402
+from papergist.publish import Delivery  # noqa: E402
+from papergist.settings import Settings, load_settings  # noqa: E402
+from papergist.site import SiteReport  # noqa: E402
 
-__all__ = ["DayResult", "Papergist", "__version__", "open", "utc_today"]
+__all__ = [
+    "__version__",
+    # the front door
+    "open", "Papergist", "Progress", "utc_today",
+    # what it returns
+    "DayResult", "Delivery", "Digest", "DigestItem", "DigestResult", "Paper", "PaperFailure",
+    "Result", "RunReport", "Sections", "SiteReport", "Summary", "Usage", "Verdict",
+    # settings
+    "Settings", "load_settings",
+    # errors
+    "PapergistError", "UsageError", "ConfigError", "EmptyFeed", "SourceError",
+    "SourceUnavailable", "SourceRejected", "MalformedResponse", "SummarizeError", "StoreError",
+    "OutputError", "DeliveryError", "IncompleteDigest",
+]

@@ -7,6 +7,7 @@ errors) goes to stderr, so `papergist digest > today.md` just works.
 from __future__ import annotations
 
 import codecs
+import hashlib
 import json
 import sys
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from typer.core import TyperGroup
 from rich.console import Console
 
 from papergist import __version__
-from papergist.core import Papergist, check_summary, utc_today
+from papergist.core import Papergist, summary_problem, utc_today
 from papergist.deliver.files import check_creatable, check_writable, write_atomic
 from papergist.errors import PapergistError, UsageError
 from papergist.exits import (DELIVERY, EMPTY, EXIT_STATUSES, INCOMPLETE, INTERRUPTED, OK,
@@ -166,7 +167,8 @@ def digest(
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")] = None,
     out_dir: Annotated[Optional[Path], typer.Option(
-        "--out-dir", metavar="DIR", help="Write DIR/YYYY/MM/DD.md (or .json) instead of stdout.")] = None,
+        "--out-dir", metavar="DIR", help="Write DIR/YYYY/MM/DD.md (or .json) instead of stdout; "
+        "with --ids, DIR/ids/YYYY-MM-DD-HASH.md (HASH: of the sorted ids), never a day's file.")] = None,
     since: Annotated[Optional[str], typer.Option(
         "--since", metavar="DATE", help="First day of a range (needs --out-dir); days already written "
                         "are skipped.")] = None,
@@ -280,13 +282,13 @@ def _digest_one(pg: Papergist, day_text: str | None, ids: str | None, fmt: str,
                 output: Path | None, out_dir: Path | None, quiet: bool) -> tuple[int, date]:
     """One digest (a day, or arXiv ids); its exit status and the day it is for."""
     if ids:
-        result = pg.digest(ids=[i.strip() for i in ids.split(",") if i.strip()])
+        wanted = [i.strip() for i in ids.split(",") if i.strip()]
+        result = pg.digest(ids=wanted)
+        path = _ids_path(out_dir, result.digest.date, wanted, fmt)
     else:
-        day = parse_day(day_text) if day_text else _newest_day(pg, quiet)
-        result = pg.digest(day)
-    day = result.digest.date
-    return _report_and_write(result, output or _day_path(out_dir, day, fmt), fmt, quiet,
-                             False), day
+        result = pg.digest(parse_day(day_text) if day_text else _newest_day(pg, quiet))
+        path = _day_path(out_dir, result.digest.date, fmt)
+    return _report_and_write(result, output or path, fmt, quiet, False), result.digest.date
 
 
 def _newest_day(pg: Papergist, quiet: bool) -> date:
@@ -300,6 +302,16 @@ def _day_path(out_dir: Path | None, day: date, fmt: str) -> Path | None:
     if out_dir is None:
         return None
     return out_dir / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}.{EXTENSIONS[fmt]}"
+
+
+def _ids_path(out_dir: Path | None, day: date, ids: list[str], fmt: str) -> Path | None:
+    """DIR/ids/YYYY-MM-DD-HASH.EXT for a digest of arXiv ids, apart from the days' files
+    (which `--since` skips once written). HASH: 8 hex digits of the SHA-256 of the
+    sorted, comma-joined ids, so the same ids on the same day land in the same file."""
+    if out_dir is None:
+        return None
+    tag = hashlib.sha256(",".join(sorted(set(ids))).encode()).hexdigest()[:8]
+    return out_dir / "ids" / f"{day:%Y-%m-%d}-{tag}.{EXTENSIONS[fmt]}"
 
 
 def _emit(text: str, path: Path | None, quiet: bool) -> None:
@@ -433,8 +445,8 @@ def verify_command(
         | papergist verify -
     """
     items, single = _verify_input(file)
-    verdicts = [check_summary(i["sections"], i["title"], i["abstract"], i.get("fulltext"))
-                for i in items]
+    with _open(load_settings(), quiet=True) as pg:
+        verdicts = pg.verify(items)
     docs = [v.model_dump(exclude={"warn"}) for v in verdicts]
     typer.echo(json.dumps(docs[0] if single else docs, ensure_ascii=False, indent=2))
     raise typer.Exit(EXIT_OK if all(v.status == "verified" for v in verdicts) else EXIT_INCOMPLETE)
@@ -453,25 +465,10 @@ def _verify_input(file: str) -> tuple[list[dict], bool]:
     if not isinstance(items, list) or not items:
         raise UsageError(f"{file} must hold a JSON object or a non-empty list of them")
     for n, item in enumerate(items, 1):
-        problem = _verify_item_problem(item)
+        problem = summary_problem(item)
         if problem:
             raise UsageError(f"item {n} of {file}: {problem}")
     return items, isinstance(data, dict)
-
-
-def _verify_item_problem(item: object) -> str | None:
-    if not isinstance(item, dict):
-        return "not a JSON object"
-    for key in ("title", "abstract"):
-        if not isinstance(item.get(key), str):
-            return f"needs {key!r} as text"
-    if item.get("fulltext") is not None and not isinstance(item["fulltext"], str):
-        return "'fulltext' must be text"
-    sections = item.get("sections")
-    if not isinstance(sections, dict) or not sections or not all(
-            isinstance(v, str) for v in sections.values()):
-        return "needs 'sections': an object of section name -> text"
-    return None
 
 
 @app.command("settings")

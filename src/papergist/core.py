@@ -18,7 +18,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence, overload
 
 from papergist.errors import EmptyFeed, MalformedResponse, PapergistError, UsageError
 from papergist.exits import exit_status
@@ -265,6 +265,62 @@ class Papergist:
     def load_digest(self, day: date) -> Digest | None:
         """The stored digest of `day` in this language, if any."""
         return self.store.load_digest(day, self.language)
+
+    @overload
+    def verify(self, summaries: Digest) -> dict[str, Verdict]: ...
+
+    @overload
+    def verify(self, summaries: Sequence[Mapping[str, Any]]) -> list[Verdict]: ...
+
+    def verify(self, summaries: Digest | Sequence[Mapping[str, Any]]
+               ) -> dict[str, Verdict] | list[Verdict]:
+        """Check summaries against their papers: every number and name must be in the source.
+
+        Given a `Digest`: each summary against its paper's title and abstract; the
+        verdicts by paper id, in reading order (papers with no summary are left out).
+        A summary written from the full text may state what only the full text
+        holds; its `summary.verification` is the verdict against that text.
+
+        Given a list of dicts, as `papergist verify` reads them (any tool's
+        summaries: `title`, `abstract`, `sections` of name -> text, optionally
+        `fulltext`): one verdict per item, in order. A malformed item raises
+        `UsageError` naming it.
+        """
+        if isinstance(summaries, Digest):
+            return {item.paper.id: check_summary(item.summary.sections.model_dump(),
+                                                 item.paper.title, item.paper.abstract)
+                    for item in summaries.items if item.summary is not None}
+        return [check_summary(dict(i["sections"]), i["title"], i["abstract"], i.get("fulltext"))
+                for i in _checked_items(summaries)]
+
+
+def _checked_items(items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """`items` as a list, or a `UsageError` naming the first malformed one."""
+    if isinstance(items, (Mapping, str, bytes)):
+        raise UsageError("verify takes a Digest or a list of summaries (dicts); "
+                         "wrap a single summary in a list")
+    items = list(items)
+    for n, item in enumerate(items, 1):
+        problem = summary_problem(item)
+        if problem:
+            raise UsageError(f"item {n}: {problem}")
+    return items
+
+
+def summary_problem(item: object) -> str | None:
+    """What is wrong with one summary to verify (as `papergist verify` reads it), if anything."""
+    if not isinstance(item, Mapping):
+        return "not a JSON object"
+    for key in ("title", "abstract"):
+        if not isinstance(item.get(key), str):
+            return f"needs {key!r} as text"
+    if item.get("fulltext") is not None and not isinstance(item["fulltext"], str):
+        return "'fulltext' must be text"
+    sections = item.get("sections")
+    if not isinstance(sections, Mapping) or not sections or not all(
+            isinstance(v, str) for v in sections.values()):
+        return "needs 'sections': an object of section name -> text"
+    return None
 
 
 def check_summary(sections: dict[str, str], title: str, abstract: str,

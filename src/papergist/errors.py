@@ -1,19 +1,27 @@
 """The papergist exception tree.
 
 Every error papergist expects carries a message that says what happened and,
-where it can, what to do next, plus the process exit status the CLI uses::
+where it can, what to do next, plus its context as attributes (`url`, `status`,
+`attempts`, `paper_id`, ...). Every class is importable from `papergist`::
 
     PapergistError
-    ├── UsageError            bad argument: invalid or future date, malformed id   (exit 2)
-    ├── ConfigError           a setting or the config file is invalid              (exit 2)
-    ├── EmptyFeed             the feed has no papers where we looked               (exit 4)
-    ├── SourceError           HF / arXiv could not give us the list                (exit 5)
+    ├── UsageError            bad argument: invalid or future date, malformed id
+    ├── ConfigError           a setting or the config file is invalid
+    ├── EmptyFeed             the feed has no papers where we looked
+    ├── SourceError           HF / arXiv could not give us the list
     │   ├── SourceUnavailable     down, timing out, 5xx / 429 after retries
     │   ├── SourceRejected        the source answered 4xx (e.g. HF's 400 for a bad date)
     │   └── MalformedResponse     not JSON / XML, truncated, entries missing fields
+    │       └── ResponseTooLarge      a body over its size limit (`papergist.http`)
     ├── SummarizeError        one paper could not be summarized (kept per paper)
-    ├── StoreError            the database cannot be opened or written             (exit 6)
-    └── OutputError           the output path cannot be written                    (exit 6)
+    ├── StoreError            the database cannot be opened or written
+    ├── OutputError           the output path cannot be written
+    └── DeliveryError         a destination could not be reached or refused the digest
+        └── IncompleteDigest      the digest has no summarized paper: nothing sent
+
+Exit statuses are the CLI's business: `papergist.exits.exit_status(error)` maps
+each class to the status the command line exits with; the classes know nothing
+of them.
 
 Per-paper problems are not raised out of a batch: they become `PaperFailure`
 values in the run report (see `papergist.models`).
@@ -30,8 +38,6 @@ class PapergistError(Exception):
     Keyword arguments are context (`url`, `status`, `attempts`, `paper_id`,
     `usage`, ...), kept as attributes; they survive pickling.
     """
-
-    exit_code = 1
 
     def __init__(self, message: str = "", **context: Any):
         super().__init__(message)
@@ -60,25 +66,17 @@ def _rebuild(cls: type, args: tuple[Any, ...], state: dict[str, Any]) -> Any:
 class UsageError(PapergistError):
     """The user asked for something that cannot be done as asked."""
 
-    exit_code = 2
-
 
 class ConfigError(PapergistError):
     """A setting, environment variable or the config file is invalid."""
-
-    exit_code = 2
 
 
 class EmptyFeed(PapergistError):
     """The feed has no papers for the days asked (weekends, holidays)."""
 
-    exit_code = 4
-
 
 class SourceError(PapergistError):
     """A paper source (HF Daily Papers, arXiv) did not give a usable answer."""
-
-    exit_code = 5
 
 
 class SourceUnavailable(SourceError):
@@ -103,10 +101,25 @@ class SummarizeError(PapergistError):
 class StoreError(PapergistError):
     """The local database cannot be opened, migrated or written."""
 
-    exit_code = 6
-
 
 class OutputError(PapergistError):
     """An output file or directory cannot be written."""
 
-    exit_code = 6
+
+class DeliveryError(PapergistError):
+    """A destination could not be reached or refused the digest.
+
+    `retryable`: whether another attempt may succeed; `wait`: the seconds the
+    destination asked to wait first, if it said.
+    """
+
+    def __init__(self, message: str = "", retryable: bool = True, wait: float | None = None,
+                 **context: Any):
+        super().__init__(message, retryable=retryable, wait=wait, **context)
+
+
+class IncompleteDigest(DeliveryError):
+    """The digest has no summarized paper; it is not sent unless asked."""
+
+    def __init__(self, message: str = "", **context: Any):
+        super().__init__(message, retryable=False, **context)

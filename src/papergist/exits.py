@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from papergist.deliver.transports import DeliveryError
-from papergist.errors import (ConfigError, EmptyFeed, OutputError, SourceError, StoreError,
-                              UsageError)
+from papergist.errors import (ConfigError, DeliveryError, EmptyFeed, OutputError, SourceError,
+                              StoreError, UsageError)
 
 if TYPE_CHECKING:
     from papergist.pipeline import Result
@@ -39,6 +38,7 @@ ERROR_STATUSES: tuple[tuple[type[BaseException], int], ...] = (
     (SourceError, SOURCE),
     (StoreError, OUTPUT),
     (OutputError, OUTPUT),
+    (DeliveryError, DELIVERY),
     (KeyboardInterrupt, INTERRUPTED),
 )
 
@@ -49,7 +49,7 @@ def exit_status(outcome: "Result | BaseException") -> int:
         for kind, status in ERROR_STATUSES:
             if isinstance(outcome, kind):
                 return status
-        return DELIVERY if isinstance(outcome, DeliveryError) else INTERNAL
+        return INTERNAL
     if not outcome.digest.items:
         return EMPTY
     return OK if outcome.report.complete else INCOMPLETE

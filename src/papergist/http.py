@@ -272,9 +272,8 @@ class AsyncHttpClient:
 class ResponseTooLarge(MalformedResponse):
     """A body longer than the caller allows; the download was stopped at `limit` bytes."""
 
-    def __init__(self, message: str, limit: int):
-        super().__init__(message)
-        self.limit = limit
+    def __init__(self, message: str = "", limit: int = 0, **context: Any):
+        super().__init__(message, limit=limit, **context)
 
 
 class _Retry(Exception):

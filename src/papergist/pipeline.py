@@ -110,11 +110,14 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class Result:
+class DigestResult:
     """A built digest and what it took."""
 
     digest: Digest
     report: RunReport
+
+
+Result = DigestResult  # its former name
 
 
 @dataclass

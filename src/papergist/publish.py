@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from papergist.deliver.claims import LEASE, Decision, claim_values, decide, owner_token
 from papergist.deliver.targets import CHANNELS, Plan, Target, targets
-from papergist.deliver.transports import DeliveryError
+from papergist.errors import DeliveryError, IncompleteDigest
 from papergist.deliver.updates import digest_version, summarized
 from papergist.http import RetryPolicy
 from papergist.models import Digest
@@ -38,13 +38,6 @@ from papergist.store.deliveries import DeliveryKey
 __all__ = ["ATTEMPTS", "CHANNELS", "Delivery", "IncompleteDigest", "Target", "publish", "targets"]
 
 ATTEMPTS = 3
-
-
-class IncompleteDigest(DeliveryError):
-    """The digest has no summarized paper; it is not sent unless asked."""
-
-    def __init__(self, message: str):
-        super().__init__(message, retryable=False)
 
 
 @dataclass(frozen=True)

@@ -16,20 +16,14 @@ from typing import Any, Callable
 import httpx2
 
 from papergist import __version__
-from papergist.errors import PapergistError
+from papergist.errors import DeliveryError
 from papergist.http import env_options, retry_after_seconds
 
 MESSAGE_GAP = 1.0  # seconds between two messages to one chat webhook (Slack asks for 1/s)
 
 
-class DeliveryError(PapergistError):
-    """A destination could not be reached or refused the digest."""
-
-    exit_code = 7
-
-    def __init__(self, message: str, retryable: bool = True, wait: float | None = None):
-        super().__init__(message)
-        self.retryable, self.wait = retryable, wait
+# DeliveryError lives in papergist.errors; it stays importable from here.
+__all__ = ["DeliveryError", "MESSAGE_GAP", "post_json", "send_email"]
 
 
 def send_email(message: EmailMessage, *, host: str, port: int, tls: str, user: str,
