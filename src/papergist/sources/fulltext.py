@@ -400,14 +400,17 @@ def abstract_text(paper: Paper) -> PaperText | None:
                      sections=(TextSection(title="Abstract", text=text),))
 
 
-def _save(path: Path, data: bytes, notes: list[str]) -> None:
-    """Write `data` to `path` atomically: a unique temporary file, then `os.replace`."""
+def _save(path: Path, data: bytes, notes: list[str], stamp: float | None = None) -> None:
+    """Write `data` to `path` atomically: a unique temporary file, then `os.replace`;
+    dated `stamp` (seconds since the epoch) if given, so ages follow the injected clock."""
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        if stamp is not None:
+            os.utime(tmp, (stamp, stamp))
         os.replace(tmp, path)
     except OSError as exc:
         notes.append(f"cache: cannot write {path} ({exc.strerror or exc})")
@@ -497,7 +500,7 @@ class FullTextSource:
             self._unreachable = 0
             notes.append(f"{kind}: HTTP {exc.status}")
             if exc.status == 404:
-                _save(missing, b"", notes)
+                _save(missing, b"", notes, self.clock())
             return None
         except SourceError as exc:
             if isinstance(exc, SourceUnavailable):
@@ -520,9 +523,10 @@ class FullTextSource:
     def _keep(self, kind: str, paper: Paper, version: str | None, data: bytes,
               notes: list[str]) -> None:
         """Cache a download under the version served (and, if none was asked, the alias)."""
-        _save(self.cache / cache_name(paper.id, version, kind), data, notes)
+        now = self.clock()
+        _save(self.cache / cache_name(paper.id, version, kind), data, notes, now)
         if paper.version is None:
-            _save(self.cache / alias_name(paper.id, kind), (version or "").encode(), notes)
+            _save(self.cache / alias_name(paper.id, kind), (version or "").encode(), notes, now)
 
     async def _body(self, kind: str, paper: Paper, cached: tuple[Path, str | None] | None,
                     stopwatch: Stopwatch) -> tuple[bytes, str | None]:
