@@ -254,3 +254,17 @@ def test_cache_commands(cli, tmp_path, monkeypatch):
     assert cli("cache", "info")[1] == f"{cache}: 2 files, 4 bytes; 1 404 markers (1 expired)\n"
     assert cli("cache", "clear", "--older-than", "1")[1] == f"{cache}: deleted 1 files, 0 bytes\n"
     assert cli("cache", "clear")[1] == f"{cache}: deleted 1 files, 4 bytes\n"
+
+
+def test_a_webhook_429_is_logged_without_its_url(caplog):
+    from papergist.deliver.transports import post_json
+    caplog.set_level(logging.DEBUG, logger="papergist")
+    with FakeServer() as server:
+        replies = [Reply(200, b"ok"), Reply(429, b"", {"Retry-After": "0"})]
+        server.routes["/services/T000/B000/secret-token-123"] = lambda req: replies.pop()
+        url = f"{server.url}/services/T000/B000/secret-token-123"
+        post_json("slack", url, [{"text": "hi"}], sleep=lambda s: None)
+    assert records(caplog, "throttled") == [{"event": "throttled", "service": "slack",
+                                             "wait": 0.0}]
+    assert all("secret-token" not in f"{r.getMessage()} {extra_fields(r)}"
+               for r in caplog.records)

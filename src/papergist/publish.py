@@ -21,12 +21,14 @@ store, the report or an error message.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
+from papergist.logs import emit, logger
 from papergist.deliver.claims import LEASE, Decision, claim_values, decide, owner_token
 from papergist.deliver.targets import CHANNELS, Plan, Target, targets
 from papergist.deliver.transports import DeliveryError
@@ -45,6 +47,9 @@ class IncompleteDigest(DeliveryError):
 
     def __init__(self, message: str):
         super().__init__(message, retryable=False)
+
+
+_log = logger("publish")
 
 
 @dataclass(frozen=True)
@@ -170,7 +175,12 @@ class _Publisher:
             except DeliveryError as exc:
                 if not exc.retryable or attempt == ATTEMPTS:
                     return self._failed(target, key, attempts, str(exc), len(done) - before)
-                self.sleep(self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+                wait = self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+                # the channel only: a webhook's URL (the destination) is a secret
+                emit(_log, logging.INFO, f"{target.channel}: delivery attempt {attempt} failed "
+                     f"({exc}); retrying in {wait:.2f} s", "retry", channel=target.channel,
+                     attempt=attempt, wait=round(wait, 3), problem=str(exc))
+                self.sleep(wait)
                 continue
             break
         thread = plan.thread or (target.thread_of(parts[0]) if parts else None)
