@@ -8,6 +8,11 @@ they exchange the plain models of `papergist.models`.
 
 __version__ = "0.1.0"
 
+import logging as _logging  # noqa: E402
+
+# The library never configures logging: an application (or `papergist -v`) does.
+_logging.getLogger("papergist").addHandler(_logging.NullHandler())
+
 # The public names: the front door, what its methods return, settings, and the
 # exception tree (drawn in `papergist.errors`). Everything else is internal.
 from papergist.core import DayResult, Papergist, open, utc_today  # noqa: E402

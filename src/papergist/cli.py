@@ -10,8 +10,9 @@ import codecs
 import hashlib
 import json
 import sys
+import time
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Callable, Iterator, Optional
 
@@ -19,7 +20,7 @@ import typer
 from typer.core import TyperGroup
 from rich.console import Console
 
-from papergist import __version__
+from papergist import __version__, logs
 from papergist.core import Papergist, summary_problem, utc_today
 from papergist.deliver.files import check_creatable, check_writable, write_atomic
 from papergist.errors import PapergistError, UsageError
@@ -151,8 +152,25 @@ def print_report(report: RunReport, quiet: bool) -> None:
                   f"requests" if report.usage.requests else "")
         say(f"{report.day}: {report.fetched} fetched, {report.summarized} summarized"
             f"{cached}, {len(report.failures)} failed{tokens}")
+        print_diagnostics(report)
     for failure in report.failures:
         say(f"  failed {failure.paper_id} ({failure.stage}): {failure.reason}")
+
+
+def print_diagnostics(report: RunReport) -> None:
+    """What the run went through (when any of it happened), and one line per paper
+    summarized from its abstract because no full text could be used."""
+    counts = [(report.retries, "retries"), (report.throttled, "429s"),
+              (report.window_decreases, "window decreases"),
+              (report.to_pdf, "fell back to the PDF"),
+              (report.to_abstract, "fell back to the abstract")]
+    shown = [f"{n} {what}" for n, what in counts if n]
+    if shown:
+        say(f"  {', '.join(shown)}")
+    for fell in report.fallbacks:
+        if fell.to == "abstract":
+            why = f" ({'; '.join(fell.notes)})" if fell.notes else ""
+            say(f"  {fell.paper_id}: summarized from the abstract{why}")
 
 
 @app.command()
@@ -500,8 +518,74 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+          verbose: Annotated[int, typer.Option(
+        "--verbose", "-v", count=True, show_default=False, help="Log retries, waits, 429s, window changes and "
+        "fallbacks on stderr: -v info, -vv debug. Also accepted after the command.")] = 0,
+          log_json: Annotated[bool, typer.Option(
+        "--log-json", help="Log as one JSON object per line on stderr (time, level, logger, "
+        "message and the record's fields); implies -v. Also accepted after the command.")] = False,
 ) -> None:
     """Daily digests of AI papers (see each command's --help)."""
+    logs.configure(max(verbose, 1 if log_json else 0), log_json, _redactor())
+
+
+LOG_OPTIONS = frozenset({"--verbose", "--log-json"})
+
+
+def hoist_log_options(argv: list[str]) -> list[str]:
+    """`-v`, `-vv`, `--verbose` and `--log-json` moved before the command, so that
+    `papergist digest -v` means `papergist -v digest` (the options are the root's)."""
+    end = argv.index("--") if "--" in argv else len(argv)
+
+    def is_log(arg: str) -> bool:
+        return arg in LOG_OPTIONS or (len(arg) > 1 and arg[0] == "-" and set(arg[1:]) == {"v"})
+
+    moved = [a for a in argv[:end] if is_log(a)]
+    return moved + [a for a in argv[:end] if not is_log(a)] + argv[end:]
+
+
+cache_app = typer.Typer(help="The full-text cache: arXiv HTML pages and PDFs kept on disk.",
+                        no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(cache_app, name="cache")
+
+
+def now() -> float:
+    """Seconds since the epoch; tests replace this one function to age the cache."""
+    return time.time()
+
+
+@cache_app.command("info")
+def cache_info_command() -> None:
+    """Show where the full-text cache is, how many files and bytes, and its 404 markers.
+
+    \b
+    Example:
+      papergist cache info
+    """
+    with _open(load_settings(), quiet=True) as pg:
+        pg.wall_clock = now
+        info = pg.cache_info()
+    typer.echo(f"{info.path}: {info.files} files, {info.bytes:,} bytes; "
+               f"{info.missing_markers} 404 markers ({info.expired_markers} expired)")
+
+
+@cache_app.command("clear")
+def cache_clear_command(
+    older_than: Annotated[Optional[float], typer.Option(
+        "--older-than", metavar="DAYS", help="Delete only files written more than DAYS "
+        "days ago (default: everything).")] = None,
+) -> None:
+    """Delete the full-text cache (the next run downloads what it needs again).
+
+    \b
+    Examples:
+      papergist cache clear
+      papergist cache clear --older-than 30
+    """
+    with _open(load_settings(), quiet=True) as pg:
+        pg.wall_clock = now
+        done = pg.cache_clear(timedelta(days=older_than) if older_than is not None else None)
+    typer.echo(f"{done.path}: deleted {done.files} files, {done.bytes:,} bytes")
 
 
 def utf8_streams() -> None:
@@ -518,11 +602,14 @@ def main(argv: list[str] | None = None) -> None:
     _masks.clear()  # the settings of this invocation decide what is secret
     utf8_streams()
     try:
-        app(args=argv, prog_name="papergist")
+        app(args=hoist_log_options(sys.argv[1:] if argv is None else argv),
+            prog_name="papergist")
     except PapergistError as exc:
         say(f"papergist: error: {exc}")
         sys.exit(exit_status(exc))
     except KeyboardInterrupt:  # before or after a command (the commands say it themselves)
         say(INTERRUPTED_LINE)
         sys.exit(INTERRUPTED)
+    finally:
+        logs.unconfigure()
 

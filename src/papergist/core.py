@@ -15,6 +15,7 @@ scheduler learned about the provider's limits.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -28,6 +29,7 @@ from papergist.pipeline import Pipeline, Progress, Result, Silent, check_day
 from papergist.publish import Delivery, publish, targets
 from papergist.settings import Settings, load_settings
 from papergist.site import SiteReport, build_site
+from papergist.sources.cache import CacheCleared, CacheInfo, cache_info, clear_cache
 from papergist.store import Store
 from papergist.summarize import Summarizer
 from papergist.summarize.llm import LLMSummarizer, model_config
@@ -265,6 +267,20 @@ class Papergist:
     def load_digest(self, day: date) -> Digest | None:
         """The stored digest of `day` in this language, if any."""
         return self.store.load_digest(day, self.language)
+
+    # the full-text cache --------------------------------------------------
+
+    wall_clock: Callable[[], float] = staticmethod(time.time)  # seconds; tests replace it
+
+    def cache_info(self) -> CacheInfo:
+        """Where the full-text cache is, its files and bytes, its 404 markers (and expired)."""
+        return cache_info(self.settings.cache_dir / "fulltext", self.wall_clock())
+
+    def cache_clear(self, older_than: timedelta | None = None) -> CacheCleared:
+        """Delete the full-text cache (only files older than `older_than`, if given)."""
+        if older_than is not None and older_than < timedelta(0):
+            raise UsageError("--older-than must not be negative")
+        return clear_cache(self.settings.cache_dir / "fulltext", self.wall_clock(), older_than)
 
     @overload
     def verify(self, summaries: Digest) -> dict[str, Verdict]: ...

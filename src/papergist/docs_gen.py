@@ -70,9 +70,17 @@ def cli_markdown() -> str:
     parts = [_NOTICE.format(source="papergist.cli"), "# Command line\n\n",
              "## papergist\n\n", f"```\n{text}\n```\n"]
     for name in sorted(root.list_commands(ctx)):
-        sub_text, _ = _help(root.get_command(ctx, name), name, ctx)
-        parts.append(f"\n## papergist {name}\n\n```\n{sub_text}\n```\n")
+        parts += _command_parts(root.get_command(ctx, name), [name], ctx)
     return "".join(parts)
+
+
+def _command_parts(command: Any, path: list[str], parent: Any) -> list[str]:
+    """The section of a command, then (for a group such as `cache`) of each subcommand."""
+    text, ctx = _help(command, path[-1], parent)
+    parts = [f"\n## papergist {' '.join(path)}\n\n```\n{text}\n```\n"]
+    for name in sorted(getattr(command, "list_commands", lambda ctx: [])(ctx)):
+        parts += _command_parts(command.get_command(ctx, name), path + [name], ctx)
+    return parts
 
 
 def generated() -> dict[Path, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import threading
 import time
@@ -18,6 +19,7 @@ from typing import Any, Callable, Protocol, TypeVar
 import httpx2
 
 from papergist import __version__
+from papergist.logs import emit, logger
 from papergist.errors import MalformedResponse, SourceRejected, SourceUnavailable
 from papergist.redact import Redactor
 from papergist.settings import Settings
@@ -29,7 +31,9 @@ ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error body read for its reason
 # Requests to this machine never go through a proxy, whatever HTTP(S)_PROXY,
 # ALL_PROXY and NO_PROXY say (local models, Ollama, the tests' fake servers).
 LOCAL_NO_PROXY = ("all://localhost", "all://127.0.0.0/8", "all://[::1]")
+PACER_NOTE = 1.0  # seconds: a pacer wait at least this long is logged (DEBUG)
 _T = TypeVar("_T")
+log = logger("http")
 
 
 def env_options() -> dict[str, Any]:
@@ -76,13 +80,46 @@ class Pacer:
         """Block until the next call is allowed, and book it."""
         delay = self.book()
         if delay > 0:
+            _note_pacer(delay)
             self._sleep(delay)
 
     async def await_turn(self) -> None:
         """`wait` for coroutines: sleeps without blocking the event loop."""
         delay = self.book()
         if delay > 0:
+            _note_pacer(delay)
             await asyncio.sleep(delay)
+
+
+def _note_pacer(delay: float) -> None:
+    """Log a pacer wait worth mentioning (at least `PACER_NOTE` seconds)."""
+    if delay >= PACER_NOTE:
+        emit(log, logging.DEBUG, f"waiting {delay:.1f} s for the pacer (politeness delay)",
+             "pacer_wait", wait=round(delay, 3))
+
+
+@dataclass
+class HttpCounts:
+    """What a client went through in its life: resends, and 429s among the failures."""
+
+    retries: int = 0
+    throttled: int = 0
+
+    def note_retry(self, url: str, what: str, attempt: int, problem: str,
+                   wait: float, asked: bool) -> None:
+        """Count a failed attempt that will be sent again, and log it (one line)."""
+        self.retries += 1
+        if problem.startswith("HTTP 429"):
+            self.throttled += 1
+        why = "Retry-After" if asked else "backoff"
+        emit(log, logging.INFO, f"{what}: attempt {attempt} failed ({problem}); retrying "
+             f"in {wait:.2f} s ({why})", "retry", url=url, attempt=attempt, wait=round(wait, 3),
+             problem=problem, retry_after=asked)
+
+    def note_gave_up(self, url: str, what: str, attempts: int, problem: str) -> None:
+        """Log the last failed attempt."""
+        emit(log, logging.WARNING, f"{what}: giving up after {attempts} attempts ({problem})",
+             "gave_up", url=url, attempts=attempts, problem=problem)
 
 
 class Stopwatch(Protocol):
@@ -149,6 +186,7 @@ class HttpClient:
 
     def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time.sleep):
         self.policy = RetryPolicy(settings.http_attempts, settings.http_backoff)
+        self.counts = HttpCounts()
         self._sleep = sleep
         self._redact = Redactor.from_settings(settings)  # servers may echo what they were sent
         self._client = httpx2.Client(
@@ -191,7 +229,11 @@ class HttpClient:
             except (httpx2.TransportError, _Retry) as exc:
                 problem, asked = retryable(exc, url) or ("", None)
             if attempt < self.policy.attempts:
-                self._sleep(self.policy.delay(attempt, asked))
+                wait = self.policy.delay(attempt, asked)
+                self.counts.note_retry(self._redact(url), what, attempt, problem, wait,
+                                       asked is not None)
+                self._sleep(wait)
+        self.counts.note_gave_up(self._redact(url), what, self.policy.attempts, problem)
         raise self.policy.exhausted(what, problem)
 
     def _get_once(self, url: str, params: dict[str, Any] | None, what: str) -> httpx2.Response:
@@ -213,6 +255,7 @@ class AsyncHttpClient:
     def __init__(self, settings: Settings):
         self.policy = RetryPolicy(settings.http_attempts, settings.http_backoff)
         self._timeout = settings.http_timeout
+        self.counts = HttpCounts()
         self._redact = Redactor.from_settings(settings)
         self._client: httpx2.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -235,7 +278,16 @@ class AsyncHttpClient:
     async def get_bytes(self, url: str, *, what: str, max_bytes: int,
                         pacer: Pacer | None = None,
                         stopwatch: Stopwatch = NoStopwatch()) -> bytes:
-        """The body of a GET, read as a stream and given up past `max_bytes`.
+        """The body of a GET (see `get_body`, which also gives the URL that answered)."""
+        body, _ = await self.get_body(url, what=what, max_bytes=max_bytes, pacer=pacer,
+                                      stopwatch=stopwatch)
+        return body
+
+    async def get_body(self, url: str, *, what: str, max_bytes: int,
+                       pacer: Pacer | None = None,
+                       stopwatch: Stopwatch = NoStopwatch()) -> tuple[bytes, str]:
+        """The body of a GET, read as a stream and given up past `max_bytes`, and the URL
+        that answered it (after redirects).
 
         Same retries and errors as `HttpClient.get`, plus `ResponseTooLarge` (not
         retried) as soon as the announced length or the bytes received pass
@@ -254,10 +306,14 @@ class AsyncHttpClient:
             except (httpx2.TransportError, _Retry) as exc:
                 problem, asked = retryable(exc, url) or ("", None)
             if attempt < self.policy.attempts:
-                await asyncio.sleep(self.policy.delay(attempt, asked))
+                wait = self.policy.delay(attempt, asked)
+                self.counts.note_retry(self._redact(url), what, attempt, problem, wait,
+                                       asked is not None)
+                await asyncio.sleep(wait)
+        self.counts.note_gave_up(self._redact(url), what, self.policy.attempts, problem)
         raise self.policy.exhausted(what, problem)
 
-    async def _stream_once(self, url: str, what: str, max_bytes: int) -> bytes:
+    async def _stream_once(self, url: str, what: str, max_bytes: int) -> tuple[bytes, str]:
         async with self._pool().stream("GET", url) as response:
             if response.status_code >= 400:
                 body = await _aread_capped(response, ERROR_BODY_LIMIT, what, truncate=True)
@@ -266,7 +322,7 @@ class AsyncHttpClient:
             announced = response.headers.get("Content-Length", "")
             if announced.isdigit() and int(announced) > max_bytes:
                 raise _too_large(what, max_bytes)
-            return await _aread_capped(response, max_bytes, what)
+            return await _aread_capped(response, max_bytes, what), str(response.url)
 
 
 class ResponseTooLarge(MalformedResponse):

@@ -251,8 +251,22 @@ class Digest(Frozen):
         return bool(summaries) and all(s.extractive for s in summaries)
 
 
+class Fallback(Frozen):
+    """A paper whose summary was written from a lesser text than the HTML page, and why."""
+
+    paper_id: str
+    to: Literal["pdf", "abstract"]
+    notes: tuple[str, ...] = ()  # why each better text was not used ("html: HTTP 404")
+
+
 class RunReport(Frozen):
-    """What one run did: what was fetched, summarized and what failed, and why."""
+    """What one run did: what was fetched, summarized and what failed, and why.
+
+    `retries` (HTTP and model requests sent again), `throttled` (429s) and
+    `window_decreases` count what this run (one day) went through; `fallbacks`
+    lists the papers that fell back to the PDF or the abstract when the full
+    text was wanted (a model was used).
+    """
 
     day: date | None
     fetched: int
@@ -262,6 +276,20 @@ class RunReport(Frozen):
     unverified: int = 0
     usage: Usage = Usage()
     failures: tuple[PaperFailure, ...] = ()
+    retries: int = 0
+    throttled: int = 0
+    window_decreases: int = 0
+    fallbacks: tuple[Fallback, ...] = ()
+
+    @property
+    def to_pdf(self) -> int:
+        """Papers read from the PDF because the HTML page could not be used."""
+        return sum(1 for f in self.fallbacks if f.to == "pdf")
+
+    @property
+    def to_abstract(self) -> int:
+        """Papers summarized from the abstract because no full text could be used."""
+        return sum(1 for f in self.fallbacks if f.to == "abstract")
 
     @property
     def complete(self) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import os
 import socket
 import uuid
@@ -20,8 +21,9 @@ from typing import Any, Awaitable, Callable, Protocol, Sequence
 
 from papergist.errors import SummarizeError, UsageError
 from papergist.http import AsyncHttpClient, HttpClient
-from papergist.models import (Digest, DigestItem, ListedPaper, Paper, PaperFailure, PaperText,
-                              RunReport, Summary, Usage)
+from papergist.logs import emit, logger
+from papergist.models import (Digest, DigestItem, Fallback, ListedPaper, Paper, PaperFailure,
+                              PaperText, RunReport, Summary, Usage)
 from papergist.render.json_digest import render_json
 from papergist.render.common import verdict_note
 from papergist.render.markdown import render_markdown
@@ -38,6 +40,8 @@ LEASE_TTL = 60.0  # seconds a summary's lease lasts unless renewed (a crashed ru
 LEASE_POLL = 0.5  # seconds between looks at a summary another run is writing
 RENDERERS: dict[str, Callable[[Digest], str]] = {"markdown": render_markdown, "json": render_json}
 EXTENSIONS = {"markdown": "md", "json": "json"}
+COUNTERS = ("retries", "throttled", "window_decreases")  # RunReport fields from `counters`
+log = logger("pipeline")
 
 
 class Progress(Protocol):
@@ -107,6 +111,14 @@ class Outcome:
     attempts: int = 0  # model requests sent for the paper, resends included
     usage: Usage = Usage()  # tokens spent in this run, a failed paper's too
     notes: tuple[str, ...] = ()  # why a better text was not used ("html: HTTP 404")
+    origin: str | None = None  # where the text came from: html, pdf or abstract
+
+
+def fallback(paper_id: str, outcome: Outcome, wanted_fulltext: bool) -> Fallback | None:
+    """The paper's fallback to the PDF or the abstract, if full text was wanted and missed."""
+    if not wanted_fulltext or outcome.origin not in ("pdf", "abstract"):
+        return None
+    return Fallback(paper_id=paper_id, to=outcome.origin, notes=outcome.notes)
 
 
 @dataclass(frozen=True)
@@ -147,18 +159,33 @@ class Pipeline:
         """The newest day HF Daily Papers has published (looking back a week)."""
         return HFDailySource(self.http, self.settings).newest_day(today)
 
+    def counters(self) -> dict[str, int]:
+        """Retries, 429s and window decreases so far, HTTP and model together (the
+        scheduler and the clients live as long as the `Papergist`: a day's report holds
+        the difference between two readings)."""
+        assert self.fetch_http is not None
+        clients = [c for c in (getattr(self.http, "counts", None),
+                               getattr(self.fetch_http, "counts", None)) if c is not None]
+        scheduler = getattr(self.summarizer, "scheduler", None)
+        stats, window = (scheduler.stats, scheduler.window) if scheduler else (None, None)
+        return {"retries": sum(c.retries for c in clients) + (stats.retries if stats else 0),
+                "throttled": sum(c.throttled for c in clients) + (stats.throttled if stats else 0),
+                "window_decreases": window.decreases if window else 0}
+
     def day_digest(self, day: date) -> Result:
         """Fetch, store and summarize one day of the HF feed."""
         self.summarizer.check_language(self.language)
+        before = self.counters()
         self.progress.note(f"Fetching HF Daily Papers for {day}")
         daily, fetch_failures = HFDailySource(self.http, self.settings).fetch(day)
         self.store.save_day(daily)
         self.progress.note(f"{len(daily.entries)} papers on {day}")
-        return self._summarized(day, "daily", list(daily.entries), fetch_failures)
+        return self._summarized(day, "daily", list(daily.entries), fetch_failures, before)
 
     def ids_digest(self, ids: Sequence[str], day: date) -> Result:
         """Fetch arXiv papers by id, store and summarize them, in the order asked."""
         self.summarizer.check_language(self.language)
+        before = self.counters()
         ids = check_ids(list(ids))
         self.progress.note(f"Fetching {len(ids)} paper(s) from the arXiv API")
         papers, unknown = ArxivSource(self.http, self.settings).fetch(ids)
@@ -166,10 +193,10 @@ class Pipeline:
         failures = tuple(PaperFailure(paper_id=i, stage="fetch", reason="arXiv has no paper "
                                       "with this id") for i in unknown)
         listed = [ListedPaper(paper=p, rank=n) for n, p in enumerate(papers, 1)]
-        return self._summarized(day, "ids", listed, failures)
+        return self._summarized(day, "ids", listed, failures, before)
 
     def _summarized(self, day: date, kind: str, listed: list[ListedPaper],
-                    fetch_failures: Sequence[PaperFailure]) -> Result:
+                    fetch_failures: Sequence[PaperFailure], before: dict[str, int]) -> Result:
         self.progress.start(len(listed), "Summarizing")
         outcomes = self.run(self._summarize_all([e.paper for e in listed]))
         items = [DigestItem(paper=e.paper, rank=e.rank, upvotes=e.upvotes, summary=o.summary,
@@ -183,7 +210,10 @@ class Pipeline:
             from_fulltext=sum(1 for o in outcomes if o.summary and o.summary.source == "fulltext"),
             unverified=sum(1 for o in outcomes if o.unverified),
             usage=sum((o.usage for o in outcomes), Usage()),
-            failures=tuple(fetch_failures) + tuple(o.failure for o in outcomes if o.failure))
+            failures=tuple(fetch_failures) + tuple(o.failure for o in outcomes if o.failure),
+            fallbacks=tuple(f for e, o in zip(listed, outcomes) if (f := fallback(
+                e.paper.id, o, self.summarizer.wants_fulltext)) is not None),
+            **{k: v - before[k] for k, v in self.counters().items()})
         digest = Digest(date=day, kind=kind, items=tuple(items))
         if items:
             self.store.save_digest(digest, self.language)
@@ -229,6 +259,12 @@ class Pipeline:
             text, notes = await fulltext.fetch(paper, stopwatch=clock)
         else:
             text, notes = abstract_text(paper), []
+        outcome = await self._summarize_text(paper, text, notes, clock)
+        return dataclasses.replace(outcome, origin=text.origin if text else None)
+
+    async def _summarize_text(self, paper: Paper, text: PaperText | None, notes: list[str],
+                              clock: PaperClock) -> Outcome:
+        """The stored summary of exactly `text`, else a new one (or the paper's failure)."""
         if text is None:
             reason = "no source: neither full text nor abstract" + (
                 f" ({'; '.join(notes)})" if notes else "")
@@ -262,6 +298,9 @@ class Pipeline:
         waited = False
         while not await self._db(self.store.claim_summary, paper_id, owner=self.owner,
                                  ttl=LEASE_TTL, **key):
+            if not waited:
+                emit(log, logging.INFO, f"{paper_id}: another run is writing this summary; "
+                     "waiting for it", "lease_wait", paper=paper_id, poll=LEASE_POLL)
             waited = True
             await asyncio.sleep(LEASE_POLL)
         if waited:  # the holder may have finished it while we waited

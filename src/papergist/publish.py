@@ -21,6 +21,7 @@ store, the report or an error message.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -31,6 +32,7 @@ from papergist.deliver.targets import CHANNELS, Plan, Target, targets
 from papergist.errors import DeliveryError, IncompleteDigest
 from papergist.deliver.updates import digest_version, summarized
 from papergist.http import RetryPolicy
+from papergist.logs import emit, logger
 from papergist.models import Digest
 from papergist.store import Store
 from papergist.store.deliveries import DeliveryKey
@@ -38,6 +40,9 @@ from papergist.store.deliveries import DeliveryKey
 __all__ = ["ATTEMPTS", "CHANNELS", "Delivery", "IncompleteDigest", "Target", "publish", "targets"]
 
 ATTEMPTS = 3
+
+
+_log = logger("publish")
 
 
 @dataclass(frozen=True)
@@ -163,7 +168,12 @@ class _Publisher:
             except DeliveryError as exc:
                 if not exc.retryable or attempt == ATTEMPTS:
                     return self._failed(target, key, attempts, str(exc), len(done) - before)
-                self.sleep(RetryPolicy(ATTEMPTS, self.backoff).delay(attempt, exc.wait))
+                wait = RetryPolicy(ATTEMPTS, self.backoff).delay(attempt, exc.wait)
+                # the channel only: a webhook's URL (the destination) is a secret
+                emit(_log, logging.INFO, f"{target.channel}: delivery attempt {attempt} failed "
+                     f"({exc}); retrying in {wait:.2f} s", "retry", channel=target.channel,
+                     attempt=attempt, wait=round(wait, 3), problem=str(exc))
+                self.sleep(wait)
                 continue
             break
         thread = plan.thread or (target.thread_of(parts[0]) if parts else None)

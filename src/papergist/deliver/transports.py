@@ -7,6 +7,7 @@ bot tokens are secrets: errors name the service and the status, never the URL).
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 import time
@@ -18,8 +19,10 @@ import httpx2
 from papergist import __version__
 from papergist.errors import DeliveryError
 from papergist.http import env_options, retry_after_seconds
+from papergist.logs import emit, logger
 
 MESSAGE_GAP = 1.0  # seconds between two messages to one chat webhook (Slack asks for 1/s)
+log = logger("deliver")
 
 
 # DeliveryError lives in papergist.errors; it stays importable from here.
@@ -92,7 +95,11 @@ def _post_one(client: httpx2.Client, service: str, url: str, body: dict[str, Any
         except httpx2.TransportError as exc:
             raise DeliveryError(f"{service}: connection failed ({type(exc).__name__})") from None
         if response.status_code == 429:
-            sleep(min(60.0, _retry_after(response)))
+            wait = min(60.0, _retry_after(response))
+            # the service only, never the URL: a webhook's URL is its secret
+            emit(log, logging.INFO, f"{service}: 429; waiting {wait:.2f} s (Retry-After)",
+                 "throttled", service=service, wait=round(wait, 3))
+            sleep(wait)
             continue
         if response.status_code >= 500:
             raise DeliveryError(f"{service}: HTTP {response.status_code}")

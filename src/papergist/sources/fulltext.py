@@ -2,8 +2,10 @@
 
 `FullTextSource.fetch` tries `{arxiv_url}/html/{id}{version}`, then
 `{arxiv_url}/pdf/{id}{version}`, then the abstract, and says in its notes why
-each better option failed. Downloads that parse are cached on disk (arXiv
-versions never change); a 404 is remembered too, so a re-run asks nothing.
+each better option failed. Downloads that parse are cached on disk under the
+version arXiv served (arXiv versions never change); a 404 is remembered for
+three days too, so a re-run of a versioned paper asks nothing
+(`papergist.sources.cache`).
 
 Downloads are read as a stream and given up past `MAX_HTML_BYTES` (8 MB) or
 `MAX_PDF_BYTES` (30 MB); a page nested deeper than `MAX_HTML_DEPTH` is not parsed;
@@ -19,11 +21,13 @@ thread-safe), drops arXiv's side stamp and everything from the references on.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import statistics
 import tempfile
 import threading
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable
@@ -34,8 +38,11 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from papergist.errors import MalformedResponse, SourceError, SourceRejected, SourceUnavailable
 from papergist.http import (AsyncHttpClient, NoStopwatch, Pacer, ResponseTooLarge, Stopwatch,
                             megabytes)
+from papergist.logs import emit, logger
 from papergist.models import Paper, PaperText, TextSection
 from papergist.settings import Settings
+from papergist.sources.cache import (MARKER, alias_name, cache_name, latest, marker_fresh,
+                                     served_version)
 
 WHAT = "arXiv full text"
 UNREACHABLE_LIMIT = 3  # downloads in a row finding arXiv unavailable before the run stops asking
@@ -43,6 +50,7 @@ MAX_HTML_BYTES = 8 * 2**20  # arXiv's LaTeXML pages are ~0.1-2 MB; images are se
 MAX_PDF_BYTES = 30 * 2**20
 MAX_HTML_DEPTH = 512  # real LaTeXML pages nest ~20-60 elements deep
 MAX_BYTES = {"html": MAX_HTML_BYTES, "pdf": MAX_PDF_BYTES}
+log = logger("fulltext")
 
 # --- HTML (LaTeXML) -------------------------------------------------------------------
 
@@ -392,14 +400,17 @@ def abstract_text(paper: Paper) -> PaperText | None:
                      sections=(TextSection(title="Abstract", text=text),))
 
 
-def _save(path: Path, data: bytes, notes: list[str]) -> None:
-    """Write `data` to `path` atomically: a unique temporary file, then `os.replace`."""
+def _save(path: Path, data: bytes, notes: list[str], stamp: float | None = None) -> None:
+    """Write `data` to `path` atomically: a unique temporary file, then `os.replace`;
+    dated `stamp` (seconds since the epoch) if given, so ages follow the injected clock."""
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        if stamp is not None:
+            os.utime(tmp, (stamp, stamp))
         os.replace(tmp, path)
     except OSError as exc:
         notes.append(f"cache: cannot write {path} ({exc.strerror or exc})")
@@ -408,7 +419,7 @@ def _save(path: Path, data: bytes, notes: list[str]) -> None:
 
 
 def _parsed(parse: Callable[[bytes, str, str | None], PaperText], data: bytes,
-            paper: Paper) -> PaperText:
+            paper: Paper, version: str | None) -> PaperText:
     """`parse(data)`, any failure of it a `MalformedResponse`.
 
     A page is untrusted input: whatever it makes the parser raise (a
@@ -416,7 +427,7 @@ def _parsed(parse: Callable[[bytes, str, str | None], PaperText], data: bytes,
     better text, never the run.
     """
     try:
-        return parse(data, paper.id, paper.version)
+        return parse(data, paper.id, version)
     except SourceError:
         raise
     except Exception as exc:  # noqa: BLE001 (reported in the notes, see above)
@@ -426,13 +437,21 @@ def _parsed(parse: Callable[[bytes, str, str | None], PaperText], data: bytes,
 
 class FullTextSource:
     """The best text of a paper, downloaded once per version (one download per paper at
-    a time); cancelling `fetch` (a paper's timeout, Ctrl-C) stops its download at once."""
+    a time); cancelling `fetch` (a paper's timeout, Ctrl-C) stops its download at once.
 
-    def __init__(self, http: AsyncHttpClient, settings: Settings, pacer: Pacer | None = None):
+    The cache is keyed by the version arXiv served (see `papergist.sources.cache`): a
+    paper asked without a version reuses what it got within `LATEST_TTL`, then asks
+    arXiv again, so a new version is fetched. `clock` (seconds since the epoch) ages
+    the 404 markers and those aliases.
+    """
+
+    def __init__(self, http: AsyncHttpClient, settings: Settings, pacer: Pacer | None = None,
+                 clock: Callable[[], float] = time.time):
         self.http = http
         self.url = settings.arxiv_url
         self.cache = settings.cache_dir / "fulltext"
         self.pacer = pacer if pacer is not None else Pacer(settings.fulltext_delay)
+        self.clock = clock
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._unreachable = 0  # downloads in a row that found arXiv unavailable
 
@@ -443,37 +462,36 @@ class FullTextSource:
         The notes say why each better option was not used, e.g. "html: HTTP 404".
         `stopwatch` (the paper's time budget) is paused while a download waits its turn.
         """
-        name = f"{paper.id.replace('/', '_')}{paper.version or ''}"
         notes: list[str] = []
-        async with self._locks[name]:
+        async with self._locks[f"{paper.id}{paper.version or ''}"]:
             for kind, parse in (("html", parse_html), ("pdf", parse_pdf)):
                 if self._unreachable >= UNREACHABLE_LIMIT:
                     notes.append(f"{kind}: skipped, {self.url} kept failing in this run")
-                    continue
-                text = await self._try(kind, parse, paper, self.cache / f"{name}.{kind}",
-                                       notes, stopwatch)
-                if text is not None:
-                    return text, notes
+                else:
+                    text = await self._try(kind, parse, paper, notes, stopwatch)
+                    if text is not None:
+                        return text, notes
+                _note_fallback(paper, kind, notes[-1])
         text = abstract_text(paper)
         if text is None:
             notes.append("abstract: empty")
         return text, notes
 
     async def _try(self, kind: str, parse: Callable[[bytes, str, str | None], PaperText],
-                   paper: Paper, path: Path, notes: list[str],
-                   stopwatch: Stopwatch) -> PaperText | None:
-        """One option: the cached copy, else a download (cached once it parses)."""
-        missing = path.with_name(f"{path.name}.404")
-        if missing.exists():
+                   paper: Paper, notes: list[str], stopwatch: Stopwatch) -> PaperText | None:
+        """One option: the cached copy of this version, else a download (cached under the
+        version served once it parses)."""
+        path = self.cache / cache_name(paper.id, paper.version, kind)
+        missing = path.with_name(f"{path.name}{MARKER}")
+        if marker_fresh(missing, self.clock()):
             notes.append(f"{kind}: HTTP 404 (remembered from an earlier run)")
             return None
-        cached = path.exists()
+        found = self._cached(kind, paper, path)
+        cached = found is not None
         try:
-            data = path.read_bytes() if cached else await self.http.get_bytes(
-                f"{self.url}/{kind}/{paper.id}{paper.version or ''}", what=WHAT,
-                max_bytes=MAX_BYTES[kind], pacer=self.pacer, stopwatch=stopwatch)
+            data, version = await self._body(kind, paper, found, stopwatch)
             # parsing is CPU work: a thread keeps the event loop (and other papers) going
-            text = await asyncio.to_thread(_parsed, parse, data, paper)
+            text = await asyncio.to_thread(_parsed, parse, data, paper, version)
         except ResponseTooLarge as exc:
             self._unreachable = 0
             notes.append(f"{kind}: larger than {megabytes(exc.limit)}")
@@ -482,16 +500,47 @@ class FullTextSource:
             self._unreachable = 0
             notes.append(f"{kind}: HTTP {exc.status}")
             if exc.status == 404:
-                _save(missing, b"", notes)
+                _save(missing, b"", notes, self.clock())
             return None
         except SourceError as exc:
             if isinstance(exc, SourceUnavailable):
                 self._unreachable += 1
             notes.append(f"{kind}: {exc}{' (cached copy removed)' if cached else ''}")
-            if cached:
-                path.unlink(missing_ok=True)
+            if found is not None:
+                found[0].unlink(missing_ok=True)
             return None
         self._unreachable = 0
         if not cached:
-            _save(path, data, notes)
+            self._keep(kind, paper, version, data, notes)
         return text
+
+    def _cached(self, kind: str, paper: Paper, path: Path) -> tuple[Path, str | None] | None:
+        """The cached copy to use: this version's, or what an unversioned request got lately."""
+        if paper.version is None:
+            return latest(self.cache, paper.id, kind, self.clock())
+        return (path, paper.version) if path.exists() else None
+
+    def _keep(self, kind: str, paper: Paper, version: str | None, data: bytes,
+              notes: list[str]) -> None:
+        """Cache a download under the version served (and, if none was asked, the alias)."""
+        now = self.clock()
+        _save(self.cache / cache_name(paper.id, version, kind), data, notes, now)
+        if paper.version is None:
+            _save(self.cache / alias_name(paper.id, kind), (version or "").encode(), notes, now)
+
+    async def _body(self, kind: str, paper: Paper, cached: tuple[Path, str | None] | None,
+                    stopwatch: Stopwatch) -> tuple[bytes, str | None]:
+        """The cached bytes, else a download; with the version they are of."""
+        if cached is not None:
+            return cached[0].read_bytes(), cached[1]
+        data, url = await self.http.get_body(
+            f"{self.url}/{kind}/{paper.id}{paper.version or ''}", what=WHAT,
+            max_bytes=MAX_BYTES[kind], pacer=self.pacer, stopwatch=stopwatch)
+        return data, paper.version or served_version(paper.id, url, data, kind)
+
+
+def _note_fallback(paper: Paper, kind: str, reason: str) -> None:
+    """Log that a paper falls back from `kind` to the next option, and why."""
+    to = "pdf" if kind == "html" else "abstract"
+    emit(log, logging.INFO, f"{paper.id}: falling back from {kind} to {to} ({reason})",
+         "fallback", paper=paper.id, source=kind, to=to, reason=reason)

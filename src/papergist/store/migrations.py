@@ -163,6 +163,12 @@ def _delivery_parts(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _run_counts(conn: Connection) -> None:
+    """What a run went through: resends, 429s, window decreases, papers that fell back."""
+    for column in ("retries", "throttled", "window_decreases", "to_pdf", "to_abstract"):
+        conn.execute(sa.text(f"ALTER TABLE runs ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0"))
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0001_initial", _initial),
     ("0002_summary_usage", _summary_usage),
@@ -170,6 +176,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0004_digests_and_deliveries", _digests_and_deliveries),
     ("0005_summary_leases_and_digest_schema", _summary_leases_and_digest_schema),
     ("0006_delivery_parts", _delivery_parts),
+    ("0007_run_counts", _run_counts),
 )
 
 _LOG = sa.Table(

@@ -261,7 +261,10 @@ class Store(DeliveriesMixin):
             values.update(day=report.day.isoformat() if report.day else None,
                           fetched=report.fetched, summarized=report.summarized,
                           failed=len(report.failures),
-                          failures=json.dumps([f.model_dump() for f in report.failures]))
+                          failures=json.dumps([f.model_dump() for f in report.failures]),
+                          retries=report.retries, throttled=report.throttled,
+                          window_decreases=report.window_decreases, to_pdf=report.to_pdf,
+                          to_abstract=report.to_abstract)
         self._write(lambda conn: conn.execute(runs.update().where(runs.c.id == run_id)
                                               .values(**values)))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import httpx2
 from papergist import __version__
 from papergist.errors import ConfigError, SummarizeError, UsageError
 from papergist.http import NoStopwatch, Stopwatch, env_options, retry_after_seconds
+from papergist.logs import emit, logger
 from papergist.redact import Redactor
 from papergist.models import Paper, PaperText, Sections, Summary, Usage
 from papergist.settings import Settings
@@ -37,6 +39,7 @@ REPLY_ATTEMPTS = 4  # replies read per summary: the first, a repair turn, two fr
 REPLY_CHARS_PER_TOKEN = 8
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0")
 _LANGUAGE_CODE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+log = logger("llm")
 
 
 @dataclass(frozen=True)
@@ -402,6 +405,7 @@ class LLMSummarizer:
                     raise SummarizeError(
                         f"no usable reply after {attempt} replies: {problem}",
                         usage=sum(usages, Usage()), attempts=tally.requests) from None
+                self._note_resend(attempt, problem, tally, repair=not repaired)
                 if not repaired:
                     messages = first + [
                         {"role": "assistant", "content": (completion.content or "")[:4000]},
@@ -411,6 +415,15 @@ class LLMSummarizer:
                     messages = first
                     await asyncio.sleep(self.scheduler.backoff_for(attempt))
         raise AssertionError("unreachable")
+
+    def _note_resend(self, attempt: int, problem: ReplyProblem, tally: Stats,
+                     repair: bool) -> None:
+        """Count and log a spoiled reply that is asked again (a repair turn or a resend)."""
+        for stats in (self.scheduler.stats, tally):
+            stats.count("retries")
+        how = "a repair turn" if repair else "a fresh request"
+        emit(log, logging.INFO, f"unusable model reply ({problem.kind}); asking again with "
+             f"{how}", "retry", attempt=attempt, problem=problem.kind, repair=repair)
 
     async def _send(self, messages: list[dict], tally: Stats, stopwatch: Stopwatch) -> Completion:
         estimate = sum(estimate_tokens(m["content"]) for m in messages) + \

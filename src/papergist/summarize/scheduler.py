@@ -27,17 +27,20 @@ vLLM send them) teach the scheduler limits the user did not give (`learn`).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Awaitable, Callable, TypeVar
 
 from papergist.http import MAX_BACKOFF, NoStopwatch, RetryPolicy, Stopwatch
+from papergist.logs import emit, logger
 
 T = TypeVar("T")
 WINDOW_SHARE = 0.98  # of a known per-minute limit: room for clocks that disagree a little
 RECENT = 20  # replies remembered to tell isolated 429s from persistent throttling
 PERSISTENT_SHARE = 0.25  # of them throttled: the account itself is over its limit
+log = logger("scheduler")
 
 
 class Throttled(Exception):
@@ -97,15 +100,22 @@ class Window:
     async def succeeded(self) -> None:
         """Additive increase: one more slot per window of successes."""
         async with self._changed:
+            before = int(self.limit)
             self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
+            if int(self.limit) != before:
+                emit(log, logging.DEBUG, f"window grows to {int(self.limit)} requests in flight",
+                     "window_increase", old=before, new=int(self.limit))
             self._changed.notify_all()
 
     def throttled(self, sent_epoch: int) -> None:
         """Multiplicative decrease, once per window."""
         if sent_epoch == self.epoch:
+            before = int(self.limit)
             self.limit = max(1.0, self.limit / 2)
             self.epoch += 1
             self.decreases += 1
+            emit(log, logging.INFO, f"window shrinks from {before} to {int(self.limit)} "
+                 "requests in flight (429)", "window_decrease", old=before, new=int(self.limit))
 
 
 class RateLimits:
@@ -168,6 +178,7 @@ class Stats:
     requests: int = 0
     throttled: int = 0
     transient: int = 0
+    retries: int = 0  # requests sent again (after a 429, a transient failure, a spoiled reply)
 
     def count(self, field: str) -> None:
         """One more of `field`."""
@@ -209,13 +220,18 @@ class Scheduler:
         if quota.limit_requests and not self.limits.rpm and (quota.reset_requests or 0) <= 60:
             self.limits.rpm = quota.limit_requests
             self.learned.append(f"{quota.limit_requests:,} requests/min")
+            _note_learned("rpm", quota.limit_requests)
         if quota.limit_tokens and not self.limits.tpm and (quota.reset_tokens or 0) <= 60:
             self.limits.tpm = quota.limit_tokens
             self.learned.append(f"{quota.limit_tokens:,} tokens/min")
+            _note_learned("tpm", quota.limit_tokens)
         for remaining, reset in ((quota.remaining_requests, quota.reset_requests),
                                  (quota.remaining_tokens, quota.reset_tokens)):
             if remaining == 0 and reset is not None:
-                self.resume_at = max(self.resume_at, self.clock() + min(reset, MAX_BACKOFF))
+                wait = min(reset, MAX_BACKOFF)
+                self.resume_at = max(self.resume_at, self.clock() + wait)
+                emit(log, logging.INFO, f"the provider's limit is used up: every request "
+                     f"waits {wait:.2f} s", "pause", wait=round(wait, 3), reason="quota")
 
     def _throttled(self, exc: Throttled, epoch: int, throttles: int) -> float:
         """Seconds this request alone waits before its resend (0: every sender pauses)."""
@@ -223,11 +239,19 @@ class Scheduler:
         persists = len(self.recent) >= 4 and sum(self.recent) >= PERSISTENT_SHARE * len(
             self.recent)
         if exc.retry_after is not None and not persists:
-            return min(exc.retry_after, MAX_BACKOFF)
+            wait = min(exc.retry_after, MAX_BACKOFF)
+            emit(log, logging.INFO, f"429: this request waits {wait:.2f} s (Retry-After)",
+                 "throttled", attempt=throttles, wait=round(wait, 3), retry_after=True,
+                 everyone=False)
+            return wait
         self.window.throttled(epoch)
         wait = self.backoff_for(throttles) if exc.retry_after is None else min(
             exc.retry_after, MAX_BACKOFF)
         self.resume_at = max(self.resume_at, self.clock() + wait)
+        why = "backoff" if exc.retry_after is None else "Retry-After"
+        emit(log, logging.INFO, f"429: every request waits {wait:.2f} s ({why})", "throttled",
+             attempt=throttles, wait=round(wait, 3), retry_after=exc.retry_after is not None,
+             everyone=True)
         return 0.0
 
     async def call(self, send: Callable[[], Awaitable[tuple[T, int]]], tokens: int,
@@ -268,18 +292,26 @@ class Scheduler:
                         self.window.throttled(epoch)
                         raise
                     alone = self._throttled(exc, epoch, throttles)
+                    for t in tallies:
+                        t.count("retries")
                     if alone:
                         stopwatch.pause()
                         await asyncio.sleep(alone)
                     continue
-                except Transient:
+                except Transient as exc:
                     self.limits.settle(entry, 0)
                     transient += 1
                     for t in tallies:
                         t.count("transient")
                     if transient >= self.retries:
                         raise
-                    await asyncio.sleep(self.backoff_for(transient))
+                    wait = self.backoff_for(transient)
+                    for t in tallies:
+                        t.count("retries")
+                    emit(log, logging.INFO, f"model request failed ({exc}); retrying in "
+                         f"{wait:.2f} s", "retry", attempt=transient, wait=round(wait, 3),
+                         problem=str(exc))
+                    await asyncio.sleep(wait)
                     continue
                 self.limits.settle(entry, used)
                 self.recent.append(False)
@@ -292,3 +324,10 @@ class Scheduler:
         """Seconds to wait before attempt `attempt + 1`: exponential, with jitter (the one
         `RetryPolicy` every client here follows)."""
         return RetryPolicy(self.retries, self.backoff).delay(attempt)
+
+
+def _note_learned(what: str, value: int) -> None:
+    """Log a limit taken from the provider's headers."""
+    unit = "requests/min" if what == "rpm" else "tokens/min"
+    emit(log, logging.INFO, f"learned the provider's limit from its headers: {value:,} {unit}",
+         "limit_learned", limit=what, value=value)
