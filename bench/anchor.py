@@ -48,11 +48,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 from day50 import DAY, cpu_name, fifty_papers  # noqa: E402
 from fake_openai import Fault, FakeOpenAI, every, one_in  # noqa: E402
-from fakes import FIXTURES, FakeHF, FakeServer, Reply  # noqa: E402
+from fakes import FakeHF, FakeServer, Reply, require_shared  # noqa: E402
 from llm50 import run_papergist  # noqa: E402
 
 LATENCY = 2.0
-PDFS = [p.read_bytes() for p in sorted((FIXTURES / "arxiv_pdf").glob("*.pdf"))]
+PDFS = [p.read_bytes() for p in sorted(require_shared("arxiv_pdf").glob("*.pdf"))]
 
 
 def pdf_arxiv(ids: list[str]) -> FakeServer:

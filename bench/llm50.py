@@ -36,10 +36,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 from day50 import CHILD, DAY, cpu_name, fifty_papers  # noqa: E402
 from fake_openai import Fault, FakeOpenAI, every, one_in  # noqa: E402
-from fakes import FIXTURES, FakeHF, FakeServer, Reply  # noqa: E402
+from fakes import FakeHF, FakeServer, Reply, require_shared  # noqa: E402
 
 LATENCY = 2.0
-HTML = (FIXTURES / "arxiv_html" / "2508.08468v6_arxiv_html_2026-07.html").read_bytes()
+HTML = require_shared("arxiv_html/2508.08468v6_arxiv_html_2026-07.html").read_bytes()
 
 
 def fake_arxiv(ids: list[str]) -> FakeServer:

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections import Counter
@@ -32,7 +33,9 @@ from papergist.verify import Source, check, extract_claims  # noqa: E402
 from papergist.verify.lexicon import UBIQUITOUS  # noqa: E402
 from papergist.verify.text import squash  # noqa: E402
 
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+# Not redistributed with papergist (other projects' summaries, papers' full texts):
+# beside the clone, or where PAPERGIST_SHARED_FIXTURES says (as in tests/fakes.py).
+FIXTURES = Path(os.environ.get("PAPERGIST_SHARED_FIXTURES") or ROOT.parent / "shared" / "fixtures")
 FULLTEXT = FIXTURES / "fulltext"
 LABELS = ROOT / "bench" / "labels.json"
 _SECTION = re.compile(r"^\s*-\s*\*\*(.+?)\*\*\s*:?\s*(.*?)(?=^\s*-\s*\*\*|\Z)", re.S | re.M)
@@ -43,7 +46,11 @@ _SECTION = re.compile(r"^\s*-\s*\*\*(.+?)\*\*\s*:?\s*(.*?)(?=^\s*-\s*\*\*|\Z)", 
 @lru_cache(maxsize=1)
 def load_papers() -> tuple[dict, ...]:
     """The 73 papers of ko_summaries.json, as stored."""
-    return tuple(json.loads((FIXTURES / "ko_summaries.json").read_text(encoding="utf-8")))
+    path = FIXTURES / "ko_summaries.json"
+    if not path.exists() or not FULLTEXT.is_dir():
+        raise SystemExit(f"needs {FIXTURES}/ko_summaries.json and fulltext/ (other projects' "
+                         "summaries and papers' full texts are not redistributed with papergist)")
+    return tuple(json.loads(path.read_text(encoding="utf-8")))
 
 
 def split_sections(text: str) -> dict[str, str]:

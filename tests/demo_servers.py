@@ -13,13 +13,14 @@ in a phrase of the requested language: a stand-in for a real model, not one.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from datetime import datetime, timezone
 
 from fake_openai import FakeOpenAI
-from fakes import FIXTURES, FakeHF, FakeServer, Reply
+from fakes import HTML_2508, SHARED, FakeHF, FakeServer, Reply
 
-HTML = FIXTURES / "arxiv_html" / "2508.08468v6_arxiv_html_2026-07.html"
+HTML = SHARED / HTML_2508  # not in the repository: without ../shared/fixtures every page is 404
 
 
 def main() -> None:
@@ -27,7 +28,11 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.5, help="seconds per model reply")
     args = parser.parse_args()
     arxiv = FakeServer()  # 404 for every paper but one, which gets a real LaTeXML page
-    arxiv.routes["/html/2408.12637"] = lambda req: Reply(200, HTML.read_bytes())
+    if HTML.exists():
+        arxiv.routes["/html/2408.12637"] = lambda req: Reply(200, HTML.read_bytes())
+    else:
+        print(f"note: {HTML} is missing: every arXiv page answers 404 (abstracts only)",
+              file=sys.stderr)
     today = datetime.now(timezone.utc).date().isoformat()  # a hand-run demo: the real day
     with FakeHF(today=today) as hf, arxiv, FakeOpenAI(latency=args.latency) as llm:
         print(f"export HF_ENDPOINT={hf.url} OPENAI_BASE_URL={llm.base_url} "

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,11 +21,77 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from lxml import etree
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-if not FIXTURES.is_dir():
-    raise RuntimeError(f"the recorded fixtures are missing: {FIXTURES} (clone papergist beside shared/)")
+# Free data, in the repository: HF Daily Papers responses and arXiv Atom API answers
+# (tests/fixtures/PROVENANCE.md says where each comes from and under what licence).
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# Data papergist does not redistribute (papers' PDFs, HTML pages and full texts, other
+# projects' summaries): beside the clone, in ../shared/fixtures, or where
+# PAPERGIST_SHARED_FIXTURES says. May be absent: reach it only through `shared()`.
+SHARED_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+SHARED = Path(os.environ.get("PAPERGIST_SHARED_FIXTURES") or SHARED_DEFAULT)
+# Why each part of SHARED is not in the repository.
+WHY_NOT_HERE = {
+    "arxiv_pdf": "papers' PDFs are not redistributed with papergist",
+    "arxiv_html": "arXiv's HTML pages of papers are not redistributed with papergist",
+    "fulltext": "papers' full texts are not redistributed with papergist",
+    "ko_summaries.json": "other projects' summaries are not redistributed with papergist",
+    "reference_digest_2024-08-26.md": "other projects' digests are not redistributed with papergist",
+}
+
+
+def in_ci() -> bool:
+    """True under CI (the `CI` environment variable set, and not to false/0/no)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def shared(path: str) -> Path:
+    """`SHARED / path`, the data papergist does not redistribute.
+
+    When it is missing, the calling test is skipped saying what is missing and why;
+    under CI (which has the shared folder) it fails with the same message instead.
+    Call it from a test or a fixture, never at import.
+    """
+    target = SHARED / path
+    if target.exists():
+        return target
+    shown = (f"../shared/fixtures/{path}" if SHARED == SHARED_DEFAULT else str(target))
+    why = WHY_NOT_HERE.get(Path(path).parts[0], "it is not redistributed with papergist")
+    reason = f"needs {shown} ({why})"
+    if in_ci():
+        pytest.fail(f"{reason}; CI needs ../shared/fixtures", pytrace=False)
+    pytest.skip(reason)
+
+
+# The shared files the tests read (paths under SHARED).
+HTML_2508 = "arxiv_html/2508.08468v6_arxiv_html_2026-07.html"  # a LaTeXML full-text page
+ABS_PAGE_2106 = "arxiv_html/2106.09608_arxiv_abs_page_2021.html"  # an abstract page, not LaTeXML
+PDF_RESNET = "arxiv_pdf/1512.03385v1.pdf"
+PDF_ATTENTION = "arxiv_pdf/1706.03762v7.pdf"
+
+
+@functools.cache
+def _read(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def shared_bytes(path: str) -> bytes:
+    """The bytes of `shared(path)` (skips, or fails under CI, when it is missing)."""
+    return _read(shared(path))
+
+
+def require_shared(path: str) -> Path:
+    """`SHARED / path` for scripts (bench/): exits with the reason when it is missing."""
+    target = SHARED / path
+    if not target.exists():
+        why = WHY_NOT_HERE.get(Path(path).parts[0], "it is not redistributed with papergist")
+        raise SystemExit(f"needs {target} ({why}): put papergist beside shared/ "
+                         "or set PAPERGIST_SHARED_FIXTURES")
+    return target
+
+
 HF_FIXTURES = FIXTURES / "hf_daily_papers"
 ATOM_DIR = FIXTURES / "arxiv_atom"
 LEGACY = ATOM_DIR / "legacy_search_all_Einstein_2018-02-05.xml"

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from fakes import FIXTURES
+from fakes import HTML_2508, PDF_ATTENTION, PDF_RESNET, shared_bytes
 from papergist.models import PaperText, TextSection
 from papergist.sources.fulltext import parse_html, parse_pdf
 from papergist.summarize.budget import estimate_tokens, select_text
@@ -16,12 +16,10 @@ BUDGETS = (200, 500, 2000, 5000, 12000)
 
 @pytest.fixture(scope="module")
 def texts() -> dict[str, PaperText]:
-    html = FIXTURES / "arxiv_html" / "2508.08468v6_arxiv_html_2026-07.html"
-    pdf = FIXTURES / "arxiv_pdf"
     return {
-        "html": parse_html(html.read_bytes(), "2508.08468", "v6"),
-        "resnet": parse_pdf((pdf / "1512.03385v1.pdf").read_bytes(), "1512.03385", "v1"),
-        "attention": parse_pdf((pdf / "1706.03762v7.pdf").read_bytes(), "1706.03762", "v7"),
+        "html": parse_html(shared_bytes(HTML_2508), "2508.08468", "v6"),
+        "resnet": parse_pdf(shared_bytes(PDF_RESNET), "1512.03385", "v1"),
+        "attention": parse_pdf(shared_bytes(PDF_ATTENTION), "1706.03762", "v7"),
     }
 
 

@@ -7,7 +7,6 @@ import math
 import re
 import threading
 import time
-from pathlib import Path
 
 import httpx2
 import pytest
@@ -22,12 +21,12 @@ from fake_openai import (
     one_in,
     split_sentences,
 )
-from fakes import FakeServer, Reply
+from fakes import FakeServer, Reply, load_day
 from papergist.summarize.language import check_language, strip_glosses
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-ROW = json.loads((FIXTURES / "ko_summaries.json").read_text(encoding="utf-8"))[0]
-TITLE, ABSTRACT = " ".join(ROW["title"].split()), ROW["abstract"]
+# A real paper (2408.07888, the first of ko_summaries.json) as the HF feed gives it.
+ROW = next(e["paper"] for e in load_day("2024-08-19") if e["paper"]["id"] == "2408.07888")
+TITLE, ABSTRACT = " ".join(ROW["title"].split()), ROW["summary"]
 SENTENCES = split_sentences(ABSTRACT)
 KEYS = ("whats_new", "technical_details", "performance_highlights")
 

@@ -25,7 +25,7 @@ import pytest
 import papergist
 from conftest import local_env
 from fake_openai import Fault
-from fakes import FIXTURES, Reply, load_day
+from fakes import HTML_2508, PDF_ATTENTION, Reply, load_day, shared_bytes
 from test_store_errors import _corrupt_all_but_the_first_page
 
 DAY = "2024-08-26"
@@ -221,8 +221,19 @@ def test_hf_duplicate_ids_in_a_day_are_one_paper(cli, fake_hf, tmp_path):
 # named failure (its notes say why), and the healed full text makes it whole.
 
 ID = "2408.12637"
-HTML = (FIXTURES / "arxiv_html" / "2508.08468v6_arxiv_html_2026-07.html").read_bytes()
-PDF = (FIXTURES / "arxiv_pdf" / "1706.03762v7.pdf").read_bytes()
+
+
+@pytest.fixture
+def html_page() -> bytes:
+    """The real LaTeXML page (shared: skipped without ../shared/fixtures)."""
+    return shared_bytes(HTML_2508)
+
+
+@pytest.fixture
+def attention_pdf() -> bytes:
+    """A real arXiv PDF (shared: skipped without ../shared/fixtures)."""
+    return shared_bytes(PDF_ATTENTION)
+
 PAD = bytes.fromhex("28BF4E5E4E758A4164004E56FFFA01082E2E00B6D0683E802F0CA9FE6453697A")
 
 
@@ -314,7 +325,7 @@ def failed_once(tmp_path) -> None:
     (encrypted_pdf(), f"pdf: arXiv full text: the PDF of {ID} is encrypted"),
 ], ids=["zero-byte", "not-a-pdf", "encrypted"])
 def test_arxiv_html_404_and_an_unreadable_pdf_then_the_pdf_heals(cli, arxiv, lone, tmp_path,
-                                                                body, note):
+                                                                body, note, attention_pdf):
     """arXiv HTML 404, then a zero-byte / non-PDF / encrypted PDF: named failure, exit 3;
     a good PDF later: the re-run summarizes it (the HTML 404 is remembered)."""
     arxiv.routes[f"/pdf/{ID}"] = lambda req: Reply(200, body, {"Content-Type": "application/pdf"})
@@ -323,7 +334,7 @@ def test_arxiv_html_404_and_an_unreadable_pdf_then_the_pdf_heals(cli, arxiv, lon
     assert no_source("html: HTTP 404", note) in err
     assert doc["papers"][0]["source"] == "none"
     failed_once(tmp_path)
-    arxiv.routes[f"/pdf/{ID}"] = lambda req: Reply(200, PDF)
+    arxiv.routes[f"/pdf/{ID}"] = lambda req: Reply(200, attention_pdf)
     healed(cli, tmp_path, "pdf")
     assert len(arxiv.hits(f"/html/{ID}")) == 1  # not asked again
 
@@ -341,9 +352,9 @@ def test_arxiv_html_404_then_pdf_404_is_named_and_remembered(cli, arxiv, lone, t
                      "pdf: HTTP 404 (remembered from an earlier run)") in err
 
 
-def test_arxiv_429_with_retry_after_is_waited_for(cli, arxiv, lone, tmp_path):
+def test_arxiv_429_with_retry_after_is_waited_for(cli, arxiv, lone, tmp_path, html_page):
     """arXiv HTML 429 with Retry-After: 1, then the page: waited for, summarized."""
-    replies = [Reply(200, HTML), Reply(429, "slow down", {"Retry-After": "1"})]
+    replies = [Reply(200, html_page), Reply(429, "slow down", {"Retry-After": "1"})]
     arxiv.routes[f"/html/{ID}"] = lambda req: replies.pop()
     code, doc, err = model_digest(cli)
     assert code == 0, err
@@ -352,7 +363,7 @@ def test_arxiv_429_with_retry_after_is_waited_for(cli, arxiv, lone, tmp_path):
     assert doc["papers"][0]["source"] == "fulltext"
 
 
-def test_arxiv_429_that_persists_then_heals(cli, arxiv, lone, tmp_path):
+def test_arxiv_429_that_persists_then_heals(cli, arxiv, lone, tmp_path, html_page):
     """arXiv answering 429 to every try: named failure after the retries, exit 3; healed,
     the re-run summarizes the HTML."""
     for kind in ("html", "pdf"):
@@ -362,7 +373,7 @@ def test_arxiv_429_that_persists_then_heals(cli, arxiv, lone, tmp_path):
     assert no_source(*(f"{kind}: arXiv full text is unavailable after 3 attempts (HTTP 429: "
                        "slow down); try again later" for kind in ("html", "pdf"))) in err
     failed_once(tmp_path)
-    arxiv.routes[f"/html/{ID}"] = lambda req: Reply(200, HTML)
+    arxiv.routes[f"/html/{ID}"] = lambda req: Reply(200, html_page)
     healed(cli, tmp_path, "html")
 
 
@@ -371,7 +382,8 @@ MB = 2**20
 
 @pytest.mark.parametrize("length", [True, False], ids=["announced", "unannounced"])
 @pytest.mark.parametrize("kind, size", [("html", 20 * MB), ("pdf", 50 * MB)])
-def test_arxiv_huge_bodies_are_capped(cli, arxiv, lone, tmp_path, kind, size, length):
+def test_arxiv_huge_bodies_are_capped(cli, arxiv, lone, tmp_path, kind, size, length, html_page,
+                                      attention_pdf):
     """A 20 MB HTML page / a 50 MB PDF, with and without Content-Length: given up at the
     cap (8 MB / 30 MB) without holding the body; named failure; healed, summarized."""
     start = {"html": b"<html><body>", "pdf": b"%PDF-1.4\n"}[kind]
@@ -390,7 +402,7 @@ def test_arxiv_huge_bodies_are_capped(cli, arxiv, lone, tmp_path, kind, size, le
     assert peak < {"html": 8, "pdf": 30}[kind] * MB + 4 * MB
     assert len(arxiv.hits(f"/{kind}/{ID}")) == 1  # too large is not retried
     failed_once(tmp_path)
-    arxiv.routes[f"/{kind}/{ID}"] = lambda req: Reply(200, {"html": HTML, "pdf": PDF}[kind])
+    arxiv.routes[f"/{kind}/{ID}"] = lambda req: Reply(200, {"html": html_page, "pdf": attention_pdf}[kind])
     healed(cli, tmp_path, kind)
 
 
@@ -617,7 +629,7 @@ def test_arxiv_hang_past_paper_timeout_ends_the_paper_on_time(cli, arxiv, llm, f
     monkeypatch.setenv("PAPERGIST_PAPER_TIMEOUT", "0.5")
     monkeypatch.setenv("PAPERGIST_HTTP_TIMEOUT", "5")
     fake_hf.days = {DAY: load_day(DAY)[:2]}
-    arxiv.routes[f"/html/{ID}"] = lambda req: Reply(200, HTML, delay=3)
+    arxiv.routes[f"/html/{ID}"] = lambda req: Reply(200, html_page, delay=3)
     start = time.monotonic()
     code, doc, err = model_digest(cli)
     assert code == 3 and f"  failed {ID} (summarize): took longer than 0.5 s (paper_timeout)" in err

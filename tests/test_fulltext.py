@@ -10,18 +10,36 @@ from pathlib import Path
 import pytest
 
 from conftest import local_env
-from fakes import FIXTURES, Blocking, FakeServer, Reply
+from fakes import (ABS_PAGE_2106, HTML_2508, PDF_ATTENTION, PDF_RESNET, Blocking, FakeServer,
+                   Reply, shared_bytes)
 from papergist.errors import MalformedResponse
 from papergist.http import AsyncHttpClient, HttpClient, Pacer
 from papergist.models import Paper
 from papergist.settings import load_settings
 from papergist.sources.fulltext import FullTextSource, abstract_text, parse_html, parse_pdf
 
-HTML = (FIXTURES / "arxiv_html" / "2508.08468v6_arxiv_html_2026-07.html").read_bytes()
-ABS_PAGE = (FIXTURES / "arxiv_html" / "2106.09608_arxiv_abs_page_2021.html").read_bytes()
-PDFS = {name: (FIXTURES / "arxiv_pdf" / f"{name}.pdf").read_bytes()
-        for name in ("1512.03385v1", "1706.03762v7")}
-RESNET, ATTENTION = PDFS["1512.03385v1"], PDFS["1706.03762v7"]
+PDF_NAMES = ("1512.03385v1", "1706.03762v7")
+
+
+# The shared files, read when a test asks (a test without ../shared/fixtures is skipped).
+def html() -> bytes:
+    return shared_bytes(HTML_2508)
+
+
+def abs_page() -> bytes:
+    return shared_bytes(ABS_PAGE_2106)
+
+
+def pdf(name: str) -> bytes:
+    return shared_bytes(f"arxiv_pdf/{name}.pdf")
+
+
+def resnet() -> bytes:
+    return shared_bytes(PDF_RESNET)
+
+
+def attention() -> bytes:
+    return shared_bytes(PDF_ATTENTION)
 
 
 def split(name: str) -> tuple[str, str]:
@@ -30,7 +48,7 @@ def split(name: str) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def page():
-    return parse_html(HTML, "2508.08468", "v6")
+    return parse_html(html(), "2508.08468", "v6")
 
 
 def whole(text) -> str:
@@ -96,7 +114,7 @@ def test_older_template_gives_the_same_text(page):
     """The ar5iv-era wrappers: div documents, 'Report issue' buttons after each element."""
     button = b'<button class="sr-only button" style="display: none;">Report issue for ' \
              b'preceding element</button>'
-    old = HTML.replace(b"</p>", b"</p>" + button).replace(b"</figure>", b"</figure>" + button)
+    old = html().replace(b"</p>", b"</p>" + button).replace(b"</figure>", b"</figure>" + button)
     old = old.replace(b'<article class="ltx_document ltx_authors_1line">',
                       b'<div class="ltx_page_main"><div class="ltx_page_content">'
                       b'<div class="ltx_document ltx_authors_1line">')
@@ -113,7 +131,7 @@ def test_text_outside_sections_is_kept_untitled():
 
 
 @pytest.mark.parametrize("body, message", [
-    (ABS_PAGE, "not a LaTeXML full text"),
+    (abs_page, "not a LaTeXML full text"),
     (b"<html><body><h1>404 Not Found</h1><p>No HTML for '2401.00001'.</p></body></html>",
      "not a LaTeXML full text"),
     (b"", "empty HTML page"),
@@ -121,6 +139,7 @@ def test_text_outside_sections_is_kept_untitled():
      "no body text"),
 ])
 def test_pages_that_are_not_full_text(body, message):
+    body = body() if callable(body) else body
     with pytest.raises(MalformedResponse, match=message):
         parse_html(body, "2106.09608", "v2")
 
@@ -128,9 +147,9 @@ def test_pages_that_are_not_full_text(body, message):
 # --- PDF ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(PDFS))
+@pytest.mark.parametrize("name", PDF_NAMES)
 def test_pdf_sections(name):
-    text = parse_pdf(PDFS[name], *split(name))
+    text = parse_pdf(pdf(name), *split(name))
     titles = [s.title for s in text.sections]
     assert text.origin == "pdf" and titles[0] == "Abstract"
     assert re.fullmatch(r"1\.? Introduction", titles[1])
@@ -142,7 +161,7 @@ def test_pdf_sections(name):
 
 
 def test_pdf_resnet_headings_and_cut_at_references():
-    text = parse_pdf(RESNET, "1512.03385", "v1")
+    text = parse_pdf(resnet(), "1512.03385", "v1")
     assert [s.title for s in text.sections] == [
         "Abstract", "1. Introduction", "2. Related Work", "3. Deep Residual Learning",
         "4. Experiments"]
@@ -155,7 +174,7 @@ def test_pdf_resnet_headings_and_cut_at_references():
 
 
 def test_pdf_attention_drops_front_matter_and_appendix():
-    text = parse_pdf(ATTENTION, "1706.03762", "v7")
+    text = parse_pdf(attention(), "1706.03762", "v7")
     titles = [s.title for s in text.sections]
     assert titles[-1] == "7 Conclusion" and "3 Model Architecture" in titles
     body = whole(text)
@@ -165,27 +184,28 @@ def test_pdf_attention_drops_front_matter_and_appendix():
 
 
 @pytest.mark.parametrize("body, message", [
-    (RESNET[:5000], "broken PDF"),
+    (lambda: resnet()[:5000], "broken PDF"),
     (b"\x8a\x01garbage" * 200, "not a PDF"),
     (b"", "empty PDF"),
-    (ABS_PAGE, "not a PDF"),
+    (abs_page, "not a PDF"),
 ])
 def test_broken_pdfs(body, message):
+    body = body() if callable(body) else body
     with pytest.raises(MalformedResponse, match=message):
         parse_pdf(body, "1512.03385", "v1")
 
 
 def test_parse_pdf_from_many_threads():
-    expected = {name: parse_pdf(data, *split(name)) for name, data in PDFS.items()}
+    expected = {name: parse_pdf(pdf(name), *split(name)) for name in PDF_NAMES}
     results, errors = [], []
 
     def work(name: str) -> None:
         try:
-            results.append((name, parse_pdf(PDFS[name], *split(name))))
+            results.append((name, parse_pdf(pdf(name), *split(name))))
         except Exception as exc:  # noqa: BLE001 (reported below)
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(name,)) for name in sorted(PDFS) * 4]
+    threads = [threading.Thread(target=work, args=(name,)) for name in PDF_NAMES * 4]
     for t in threads:
         t.start()
     for t in threads:
@@ -235,21 +255,21 @@ def serve(server: FakeServer, path: str, body: bytes, status: int = 200) -> None
 
 
 def test_html_is_used_when_present(server, source):
-    serve(server, "/html/2508.08468v6", HTML)
-    serve(server, "/pdf/2508.08468v6", RESNET)
+    serve(server, "/html/2508.08468v6", html())
+    serve(server, "/pdf/2508.08468v6", resnet())
     text, notes = source().fetch(paper())
     assert text.origin == "html" and notes == []
-    assert text == parse_html(HTML, "2508.08468", "v6")
+    assert text == parse_html(html(), "2508.08468", "v6")
     assert [r.path for r in server.requests] == ["/html/2508.08468v6"]
-    assert (source.cache / "2508.08468v6.html").read_bytes() == HTML
+    assert (source.cache / "2508.08468v6.html").read_bytes() == html()
 
 
 def test_html_404_falls_back_to_the_pdf_and_is_remembered(server, source):
-    serve(server, "/pdf/1512.03385v1", RESNET)
+    serve(server, "/pdf/1512.03385v1", resnet())
     text, notes = source().fetch(paper("1512.03385", "v1"))
     assert text.origin == "pdf" and notes == ["html: HTTP 404"]
     assert (source.cache / "1512.03385v1.html.404").exists()
-    assert (source.cache / "1512.03385v1.pdf").read_bytes() == RESNET
+    assert (source.cache / "1512.03385v1.pdf").read_bytes() == resnet()
     server.requests.clear()
     again, notes = source().fetch(paper("1512.03385", "v1"))  # a re-run: nothing asked
     assert again == text and server.requests == []
@@ -257,8 +277,8 @@ def test_html_404_falls_back_to_the_pdf_and_is_remembered(server, source):
 
 
 def test_a_page_that_is_not_full_text_falls_back_with_a_note(server, source):
-    serve(server, "/html/1706.03762v7", ABS_PAGE)
-    serve(server, "/pdf/1706.03762v7", ATTENTION)
+    serve(server, "/html/1706.03762v7", abs_page())
+    serve(server, "/pdf/1706.03762v7", attention())
     text, notes = source().fetch(paper("1706.03762", "v7"))
     assert text.origin == "pdf"
     assert len(notes) == 1 and notes[0].startswith("html: ") and "not a LaTeXML" in notes[0]
@@ -267,7 +287,7 @@ def test_a_page_that_is_not_full_text_falls_back_with_a_note(server, source):
 
 def test_both_failing_gives_the_abstract_with_notes(server, source):
     serve(server, "/html/2508.08468v6", b"upstream down", 503)
-    serve(server, "/pdf/2508.08468v6", RESNET[:5000])
+    serve(server, "/pdf/2508.08468v6", resnet()[:5000])
     text, notes = source().fetch(paper())
     assert text == abstract_text(paper())
     assert notes[0].startswith("html: arXiv full text is unavailable after 3 attempts (HTTP 503")
@@ -286,7 +306,7 @@ def test_nothing_at_all_is_none(server, source):
 
 
 def test_cache_makes_a_second_fetch_send_nothing(server, source):
-    serve(server, "/html/2508.08468v6", HTML)
+    serve(server, "/html/2508.08468v6", html())
     first, _ = source().fetch(paper())
     server.requests.clear()
     second, notes = source().fetch(paper())
@@ -296,14 +316,14 @@ def test_cache_makes_a_second_fetch_send_nothing(server, source):
 def test_a_broken_cached_copy_is_removed(server, source):
     source.cache.mkdir(parents=True)
     (source.cache / "2508.08468v6.html").write_bytes(b"<html>junk</html>")
-    serve(server, "/pdf/2508.08468v6", ATTENTION)
+    serve(server, "/pdf/2508.08468v6", attention())
     text, notes = source().fetch(paper())
     assert text.origin == "pdf" and "(cached copy removed)" in notes[0]
     assert not (source.cache / "2508.08468v6.html").exists()
 
 
 def test_old_style_ids_and_unversioned_papers(server, source):
-    serve(server, "/html/hep-th/9901001", HTML)
+    serve(server, "/html/hep-th/9901001", html())
     text, notes = source().fetch(paper("hep-th/9901001", None))
     assert text.origin == "html" and text.version is None and notes == []
     assert (source.cache / "hep-th_9901001.html").exists()
@@ -317,7 +337,7 @@ def test_downloads_wait_for_the_pacer(server, source):
             Counting.waits += 1
             return 0.0
 
-    serve(server, "/pdf/2508.08468v6", ATTENTION)
+    serve(server, "/pdf/2508.08468v6", attention())
     source(pacer=Counting(0)).fetch(paper())
     assert Counting.waits == 2  # the HTML (404) and the PDF
 
@@ -326,9 +346,9 @@ def test_eight_papers_at_once(server, source):
     ids = [f"2501.0000{n}" for n in range(8)]
     for n, arxiv_id in enumerate(ids):
         if n % 2:
-            serve(server, f"/html/{arxiv_id}v1", HTML)
+            serve(server, f"/html/{arxiv_id}v1", html())
         else:
-            serve(server, f"/pdf/{arxiv_id}v1", PDFS["1512.03385v1" if n % 4 else "1706.03762v7"])
+            serve(server, f"/pdf/{arxiv_id}v1", pdf("1512.03385v1" if n % 4 else "1706.03762v7"))
     fulltext = source().source
 
     async def all_at_once() -> list[tuple]:

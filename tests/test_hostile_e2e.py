@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 
-from fakes import FIXTURES, Reply, load_day
+from fakes import HTML_2508, Reply, load_day, shared_bytes
 from test_hostile_fulltext import deep_page
 
 DAY = "2024-08-26"
-HTML = (FIXTURES / "arxiv_html" / "2508.08468v6_arxiv_html_2026-07.html").read_bytes()
 
 
 def test_deep_and_huge_pages_cost_only_their_full_text(cli, llm, arxiv):
+    html = shared_bytes(HTML_2508)
     ids = [e["paper"]["id"] for e in load_day(DAY)]
     arxiv.routes[f"/html/{ids[0]}"] = lambda req: Reply(200, deep_page())
-    arxiv.routes[f"/html/{ids[1]}"] = lambda req: Reply(200, HTML + b" " * (20 * 2**20),
+    arxiv.routes[f"/html/{ids[1]}"] = lambda req: Reply(200, html + b" " * (20 * 2**20),
                                                         length=False)
-    arxiv.routes[f"/html/{ids[2]}"] = lambda req: Reply(200, HTML)
+    arxiv.routes[f"/html/{ids[2]}"] = lambda req: Reply(200, html)
     code, out, err = cli("digest", DAY, "--model", "fake-gpt", "-f", "json")
     assert code == 0, err
     sources = {p["id"]: p["source"] for p in json.loads(out)["papers"]}

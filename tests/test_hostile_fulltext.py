@@ -12,7 +12,7 @@ import tracemalloc
 import pytest
 
 from conftest import local_env
-from fakes import FIXTURES, Blocking, FakeServer, Reply
+from fakes import HTML_2508, PDF_RESNET, Blocking, FakeServer, Reply, shared_bytes
 from papergist.errors import MalformedResponse, SourceUnavailable
 from papergist.http import AsyncHttpClient, ResponseTooLarge
 from papergist.models import Paper
@@ -22,8 +22,17 @@ from papergist.sources.fulltext import (MAX_HTML_BYTES, MAX_HTML_DEPTH, MAX_PDF_
                                         FullTextSource, abstract_text, nesting_depth, parse_html,
                                         parse_pdf)
 
-HTML = (FIXTURES / "arxiv_html" / "2508.08468v6_arxiv_html_2026-07.html").read_bytes()
-RESNET = (FIXTURES / "arxiv_pdf" / "1512.03385v1.pdf").read_bytes()
+
+
+def html() -> bytes:
+    """The real LaTeXML page (shared: the test is skipped without ../shared/fixtures)."""
+    return shared_bytes(HTML_2508)
+
+
+def resnet() -> bytes:
+    return shared_bytes(PDF_RESNET)
+
+
 ID, VERSION = "2401.00001", "v1"
 HTML_PATH, PDF_PATH = f"/html/{ID}{VERSION}", f"/pdf/{ID}{VERSION}"
 DEEP_NOTE = (f"html: arXiv full text: the HTML page for {ID}{VERSION} nests elements deeper "
@@ -81,9 +90,9 @@ def test_a_page_nested_20000_deep_falls_back_to_the_pdf(server, source):
     page = deep_page()
     assert len(page) > 2_000_000
     serve(server, HTML_PATH, page)
-    serve(server, PDF_PATH, RESNET)
+    serve(server, PDF_PATH, resnet())
     text, notes = source.fetch(paper())
-    assert text == parse_pdf(RESNET, ID, VERSION)
+    assert text == parse_pdf(resnet(), ID, VERSION)
     assert notes == [DEEP_NOTE]
 
 
@@ -122,8 +131,8 @@ def test_a_parser_crash_costs_the_paper_its_html_only(server, source, monkeypatc
         raise RecursionError("maximum recursion depth exceeded")
 
     monkeypatch.setattr(fulltext, "_sections", crash)
-    serve(server, HTML_PATH, HTML)
-    serve(server, PDF_PATH, RESNET)
+    serve(server, HTML_PATH, html())
+    serve(server, PDF_PATH, resnet())
     text, notes = source.fetch(paper())
     assert text.origin == "pdf"
     assert notes == [f"html: arXiv full text: cannot read {ID}{VERSION} "
@@ -132,7 +141,7 @@ def test_a_parser_crash_costs_the_paper_its_html_only(server, source, monkeypatc
 
 
 @pytest.mark.parametrize("page, depth", [
-    (HTML.decode(), 21),  # the real LaTeXML page
+    (lambda: html().decode(), 21),  # the real LaTeXML page
     ("<div><br><img src=x><p>a<mspace/></p></div>", 2),
     ("<div><script>if (a<b && c<div) {}</script><style>p<q{}</style></div>", 1),
     ("<DIV><Div>x</dIV></div>", 2),
@@ -141,6 +150,7 @@ def test_a_parser_crash_costs_the_paper_its_html_only(server, source, monkeypatc
     ("<div>" * 600, MAX_HTML_DEPTH + 1),  # counting stops past the limit
 ])
 def test_nesting_depth(page, depth):
+    page = page() if callable(page) else page
     assert nesting_depth(page) == depth
 
 
@@ -155,10 +165,10 @@ def test_the_depth_guard_rejects_before_parsing():
 
 def test_an_html_page_over_8_mb_falls_back_to_the_pdf(server, source):
     assert MAX_HTML_BYTES == 8 * 2**20
-    serve(server, HTML_PATH, HTML + b" " * MAX_HTML_BYTES)
-    serve(server, PDF_PATH, RESNET)
+    serve(server, HTML_PATH, html() + b" " * MAX_HTML_BYTES)
+    serve(server, PDF_PATH, resnet())
     text, notes = source.fetch(paper())
-    assert text == parse_pdf(RESNET, ID, VERSION)
+    assert text == parse_pdf(resnet(), ID, VERSION)
     assert notes == ["html: larger than 8 MB"]
     assert len(server.hits(HTML_PATH)) == 1  # not retried
     assert not (source.cache / f"{ID}{VERSION}.html").exists()
@@ -166,7 +176,7 @@ def test_an_html_page_over_8_mb_falls_back_to_the_pdf(server, source):
 
 def test_a_pdf_over_30_mb_gives_the_abstract(server, source):
     assert MAX_PDF_BYTES == 30 * 2**20
-    serve(server, PDF_PATH, RESNET + b"\0" * MAX_PDF_BYTES)
+    serve(server, PDF_PATH, resnet() + b"\0" * MAX_PDF_BYTES)
     text, notes = source.fetch(paper())
     assert text == abstract_text(paper())
     assert notes == ["html: HTTP 404", "pdf: larger than 30 MB"]
@@ -174,9 +184,9 @@ def test_a_pdf_over_30_mb_gives_the_abstract(server, source):
 
 def test_an_unannounced_20_mb_page_is_cut_off_while_streaming(server, source):
     """No Content-Length: the download stops past the cap; memory stays near the cap."""
-    body = HTML + b" " * (20 * 2**20)
+    body = html() + b" " * (20 * 2**20)
     serve(server, HTML_PATH, body, length=False)
-    serve(server, PDF_PATH, RESNET)
+    serve(server, PDF_PATH, resnet())
     tracemalloc.start()
     try:
         text, notes = source.fetch(paper())

@@ -14,11 +14,17 @@ import pytest
 
 from conftest import LLM_KEY as KEY, local_env
 from fake_openai import Fault, FakeOpenAI, in_order
-from fakes import FIXTURES, Reply, load_day
+from fakes import HTML_2508, PDF_ATTENTION, Reply, load_day, shared_bytes
 from papergist.summarize.language import check_language
 
 DAY = "2024-08-26"
-HTML = (FIXTURES / "arxiv_html" / "2508.08468v6_arxiv_html_2026-07.html").read_bytes()
+
+
+@pytest.fixture
+def html_page() -> bytes:
+    """The real LaTeXML page (shared: skipped without ../shared/fixtures)."""
+    return shared_bytes(HTML_2508)
+
 
 
 def papers(out: str) -> list[dict]:
@@ -46,8 +52,8 @@ def test_korean_digest_from_the_model(cli, llm):
     assert "Output language: Korean (ko)" in request["messages"][0]["content"]
 
 
-def test_full_text_is_sent_when_arxiv_has_it(cli, llm, arxiv):
-    arxiv.routes["/html/2408.12637"] = lambda req: Reply(200, HTML)
+def test_full_text_is_sent_when_arxiv_has_it(cli, llm, arxiv, html_page):
+    arxiv.routes["/html/2408.12637"] = lambda req: Reply(200, html_page)
     code, out, err = cli("digest", DAY, "--model", "fake-gpt", "-f", "json")
     assert code == 0, err
     by_id = {p["id"]: p for p in papers(out)}
@@ -125,8 +131,8 @@ def test_concurrency_flag_bounds_requests_in_flight(cli, llm):
     assert llm.max_in_flight == 2
 
 
-def test_paid_for_once_refresh_and_a_second_language(cli, llm, arxiv):
-    arxiv.routes["/html/2408.12637"] = lambda req: Reply(200, HTML)
+def test_paid_for_once_refresh_and_a_second_language(cli, llm, arxiv, html_page):
+    arxiv.routes["/html/2408.12637"] = lambda req: Reply(200, html_page)
     assert cli("digest", DAY, "--model", "fake-gpt", "--lang", "ko")[0] == 0
     first = len(llm.calls)
     downloads = len(arxiv.requests)
@@ -235,7 +241,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_finished(tmp_path, fake_hf, arxiv, 
 
 def test_pdf_when_there_is_no_html_and_no_source_never_reaches_the_model(cli, llm, arxiv,
                                                                           fake_hf):
-    pdf = (FIXTURES / "arxiv_pdf" / "1706.03762v7.pdf").read_bytes()
+    pdf = shared_bytes(PDF_ATTENTION)
     arxiv.routes["/pdf/2408.13252"] = lambda req: Reply(200, pdf)
     raw = load_day(DAY)
     raw[2]["paper"]["summary"] = ""  # no abstract, and arXiv has no full text either

@@ -15,7 +15,7 @@ import papergist
 import papergist.cli
 from conftest import LLM_KEY, local_env
 from fake_openai import Fault, in_order
-from fakes import FIXTURES, Blocking, FakeServer, Reply, load_day
+from fakes import HTML_2508, PDF_ATTENTION, Blocking, FakeServer, Reply, load_day, shared_bytes
 from papergist.cli import hoist_log_options
 from papergist.http import HttpClient
 from papergist.logs import extra_fields
@@ -27,8 +27,16 @@ from papergist.summarize.scheduler import Quota, RateLimits, Scheduler, Window
 
 DAY = "2024-08-26"
 ID = "2408.12637"
-HTML = (FIXTURES / "arxiv_html" / "2508.08468v6_arxiv_html_2026-07.html").read_bytes()
-PDF = (FIXTURES / "arxiv_pdf" / "1706.03762v7.pdf").read_bytes()
+
+
+@pytest.fixture
+def pdf() -> bytes:
+    return shared_bytes(PDF_ATTENTION)
+
+
+@pytest.fixture
+def html() -> bytes:
+    return shared_bytes(HTML_2508)
 T0 = 1_900_000_000.0  # the tests' wall clock (seconds since the epoch), never the machine's
 
 
@@ -174,10 +182,10 @@ def test_served_version_from_the_url_the_base_or_the_text():
     assert served_version(ID, "http://x", b"<html>nothing</html>", "html") is None
 
 
-def test_the_cache_is_keyed_by_the_version_served(fulltext):
+def test_the_cache_is_keyed_by_the_version_served(fulltext, pdf):
     server, source = fulltext
     server.routes[f"/pdf/{ID}"] = lambda req: Reply(302, b"", {"Location": f"/pdf/{ID}v2"})
-    server.routes[f"/pdf/{ID}v2"] = lambda req: Reply(200, PDF)
+    server.routes[f"/pdf/{ID}v2"] = lambda req: Reply(200, pdf)
     text, notes = source().fetch(paper())
     assert text.origin == "pdf" and text.version == "v2" and notes == ["html: HTTP 404"]
     assert sorted(p.name for p in source.cache.iterdir()) == [
@@ -187,32 +195,32 @@ def test_the_cache_is_keyed_by_the_version_served(fulltext):
     assert source().fetch(paper("v2"))[0] == text  # the v2 PDF from the cache
     assert [r.path for r in server.requests] == [f"/html/{ID}v2"]  # (no v2 marker yet)
     server.requests.clear()
-    server.routes[f"/pdf/{ID}v1"] = lambda req: Reply(200, PDF)
+    server.routes[f"/pdf/{ID}v1"] = lambda req: Reply(200, pdf)
     assert source().fetch(paper("v1"))[0].version == "v1"  # never v2 for v1
     assert [r.path for r in server.requests] == [f"/html/{ID}v1", f"/pdf/{ID}v1"]
 
 
-def test_an_unversioned_paper_asks_again_a_day_later(fulltext):
+def test_an_unversioned_paper_asks_again_a_day_later(fulltext, pdf):
     server, source = fulltext
     server.routes[f"/pdf/{ID}"] = lambda req: Reply(302, b"", {"Location": f"/pdf/{ID}v2"})
-    server.routes[f"/pdf/{ID}v2"] = lambda req: Reply(200, PDF)
+    server.routes[f"/pdf/{ID}v2"] = lambda req: Reply(200, pdf)
     source().fetch(paper())
     server.routes[f"/pdf/{ID}"] = lambda req: Reply(302, b"", {"Location": f"/pdf/{ID}v3"})
-    server.routes[f"/pdf/{ID}v3"] = lambda req: Reply(200, PDF)
+    server.routes[f"/pdf/{ID}v3"] = lambda req: Reply(200, pdf)
     source.now[0] = T0 + timedelta(days=1).total_seconds() - 1
     assert source().fetch(paper())[0].version == "v2"  # the 404 marker still holds the HTML
     source.now[0] = T0 + timedelta(days=1).total_seconds()
     assert source().fetch(paper())[0].version == "v3"
 
 
-def test_a_404_marker_expires_after_three_days(fulltext):
+def test_a_404_marker_expires_after_three_days(fulltext, pdf, html):
     server, source = fulltext
-    server.routes[f"/pdf/{ID}v1"] = lambda req: Reply(200, PDF)
+    server.routes[f"/pdf/{ID}v1"] = lambda req: Reply(200, pdf)
     source().fetch(paper("v1"))
     assert MISSING_TTL == timedelta(days=3)
     source.now[0] = T0 + MISSING_TTL.total_seconds() - 1
     assert source().fetch(paper("v1"))[1] == ["html: HTTP 404 (remembered from an earlier run)"]
-    server.routes[f"/html/{ID}v1"] = lambda req: Reply(200, HTML)
+    server.routes[f"/html/{ID}v1"] = lambda req: Reply(200, html)
     source.now[0] = T0 + MISSING_TTL.total_seconds()
     text, notes = source().fetch(paper("v1"))
     assert text.origin == "html" and notes == []

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
 from papergist.summarize.llm import _duration, read_quota
 from papergist.summarize.scheduler import (Quota, RateLimits, Scheduler, Throttled, Transient,
                                            Window)
+from virtual_time import run  # every test on a fake clock: exact times, no real waiting
 
 
-def run(coro):
-    return asyncio.run(coro)
+def now() -> float:
+    """The fake clock of the running loop (what `clock=` is given)."""
+    return asyncio.get_running_loop().time()
 
 
 def test_window_halves_once_per_window_and_grows_additively():
@@ -50,27 +51,26 @@ def test_window_blocks_at_its_limit():
 
 def test_rpm_spreads_requests_evenly():
     async def go():
-        limits = RateLimits(rpm=600, tpm=None)  # one every 0.1 s
-        start = time.monotonic()
+        limits = RateLimits(rpm=600, tpm=None, clock=now)  # one every 0.1 s
+        start = now()
         times = []
         for _ in range(5):
             await limits.reserve(1)
-            times.append(time.monotonic() - start)
-        gaps = [b - a for a, b in zip(times, times[1:])]
-        assert min(gaps) >= 0.095
+            times.append(now() - start)
+        assert times == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
     run(go())
 
 
 def test_tpm_paces_by_tokens_and_settles_to_actual_use():
     async def go():
-        limits = RateLimits(rpm=None, tpm=60_000)  # 1,000 tokens a second
-        start = time.monotonic()
+        limits = RateLimits(rpm=None, tpm=60_000, clock=now)  # 1,000 tokens a second
+        start = now()
         entry = await limits.reserve(200)
         limits.settle(entry, 100)  # it used half: the next may go sooner
         await limits.reserve(100)
+        assert now() - start == pytest.approx(0.1)  # after the 100 used, not the 200 asked
         await limits.reserve(100)
-        elapsed = time.monotonic() - start
-        assert 0.19 <= elapsed < 0.4
+        assert now() - start == pytest.approx(0.2)
     run(go())
 
 
@@ -87,7 +87,8 @@ def test_tpm_sliding_window_never_exceeds_the_limit():
 
 
 def _scheduler(start=4, retries=3):
-    return Scheduler(Window(start, 16), RateLimits(None, None), retries=retries, backoff=0.01)
+    return Scheduler(Window(start, 16), RateLimits(None, None, clock=now), retries=retries,
+                     backoff=0.01, clock=now)
 
 
 def test_throttled_request_waits_retry_after_then_succeeds():
@@ -96,12 +97,12 @@ def test_throttled_request_waits_retry_after_then_succeeds():
         calls = []
 
         async def send():
-            calls.append(time.monotonic())
+            calls.append(now())
             if len(calls) == 1:
                 raise Throttled(0.3)
             return "ok", 10
         assert await scheduler.call(send, 10) == "ok"
-        assert calls[1] - calls[0] >= 0.29
+        assert calls[1] - calls[0] == pytest.approx(0.3)
         # an isolated 429 that says when to come back pauses, it does not shrink
         assert scheduler.window.limit > 4 and scheduler.stats.throttled == 1
         assert scheduler.window.decreases == 0
@@ -111,23 +112,25 @@ def test_throttled_request_waits_retry_after_then_succeeds():
 def test_an_isolated_429_delays_only_its_own_request():
     async def go():
         scheduler = _scheduler(start=4)
-        started, seen = time.monotonic(), []
+        started, seen = now(), []
 
         async def throttled_once():
-            seen.append(("a", time.monotonic() - started))
+            seen.append(("a", now() - started))
             if len(seen) == 1:
                 raise Throttled(0.5)
             return "a", 0
 
         async def other():
-            seen.append(("b", time.monotonic() - started))
+            seen.append(("b", now() - started))
             return "b", 0
         a = asyncio.create_task(scheduler.call(throttled_once, 1))
         await asyncio.sleep(0.05)
         assert await scheduler.call(other, 1) == "b"
         assert await a == "a"
+        assert [who for who, _ in seen] == ["a", "b", "a"]
         (_, first), (_, b_sent), (_, resent) = seen
-        assert b_sent < 0.3 <= 0.5 <= resent  # b did not wait for a's Retry-After
+        assert (first, b_sent, resent) == pytest.approx((0.0, 0.05, 0.5))  # b did not wait
+        # for a's Retry-After; a waited exactly that
         assert scheduler.window.decreases == 0 and scheduler.resume_at == 0.0
     run(go())
 
@@ -213,10 +216,10 @@ def test_transient_failures_back_off_then_give_up_and_free_the_slot():
 def test_a_narrower_window_holds_back_new_requests_not_resends():
     async def go():
         scheduler = _scheduler(start=2)
-        attempts, started = [], time.monotonic()
+        attempts, started = [], now()
 
         async def throttled_once():
-            attempts.append(time.monotonic() - started)
+            attempts.append(now() - started)
             if len(attempts) == 1:
                 raise Throttled(0.3)
             return "a", 0
@@ -226,7 +229,7 @@ def test_a_narrower_window_holds_back_new_requests_not_resends():
             return "b", 0
 
         async def new():
-            attempts.append(("c", time.monotonic() - started))
+            attempts.append(("c", now() - started))
             return "c", 0
         scheduler.recent.extend([True] * 4)  # throttling persists
         b = asyncio.create_task(scheduler.call(slow, 1))
@@ -237,8 +240,23 @@ def test_a_narrower_window_holds_back_new_requests_not_resends():
         c = asyncio.create_task(scheduler.call(new, 1))
         assert await a == "a" and await c == "c"
         resent, (_, c_started) = attempts[1], attempts[2]
-        assert 0.29 <= resent < 0.6  # the resend kept its slot: no wait for the slow one
-        assert c_started >= resent  # the new request waited for a free slot
+        assert attempts[0] == pytest.approx(0.01)
+        assert resent == pytest.approx(0.31)  # the resend kept its slot: no wait for the slow one
+        assert c_started == pytest.approx(resent)  # the new request waited for a free slot
         assert not b.done()
         await b
+        assert now() - started == pytest.approx(1.0)  # the slow one took its own second
     run(go())
+
+
+def test_the_fake_clock_reads_exactly_what_was_waited_and_takes_no_wall_time():
+    import time
+
+    async def go():
+        start, wall = now(), time.perf_counter()
+        await asyncio.gather(asyncio.sleep(3600), asyncio.sleep(0.25))
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(asyncio.sleep(10), 2)
+        return now() - start, time.perf_counter() - wall
+    waited, wall = run(go())
+    assert waited == pytest.approx(3602.0) and wall < 1.0

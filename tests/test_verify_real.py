@@ -14,6 +14,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import verify_real as real  # noqa: E402
+from fakes import shared  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _other_projects_summaries() -> None:
+    """Every test here reads the real summaries and full texts of ../shared/fixtures."""
+    shared("ko_summaries.json")
+    shared("fulltext")
 
 
 @pytest.fixture(scope="module")

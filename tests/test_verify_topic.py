@@ -22,6 +22,7 @@ from papergist.verify.topic import OFF_TOPIC_BELOW, content_words, off_topic, ov
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import verify_real as real  # noqa: E402
+from fakes import shared  # noqa: E402
 
 TITLE = "Ferret: Faster Red Teaming with Reward-Based Scoring"
 ABSTRACT = ("We propose Ferret, a novel approach that builds upon Rainbow Teaming to "
@@ -32,6 +33,14 @@ ABSTRACT = ("We propose Ferret, a novel approach that builds upon Rainbow Teamin
 # (the tool read the wrong PDF): the only real ones the overlap flags.
 WRONG_PAPER = {"2408.08435", "2408.08926", "2408.09858", "2408.10446", "2408.10906",
                "2408.11857", "2408.11915"}
+
+
+@pytest.fixture(scope="module")
+def ko_papers() -> tuple[dict, ...]:
+    """The 73 papers of ko_summaries.json (shared: skipped without ../shared/fixtures)."""
+    shared("ko_summaries.json")
+    shared("fulltext")
+    return real.load_papers()
 
 
 @pytest.fixture(scope="module")
@@ -126,10 +135,10 @@ def test_words_of_the_source_are_always_shared(words):
 
 # --- measured on real summaries --------------------------------------------------------
 
-def test_the_offline_summaries_stay_verified():
+def test_the_offline_summaries_stay_verified(ko_papers):
     """Verbatim abstract sentences: every one of the 73 papers' summaries verified."""
     summarizer = OfflineSummarizer()
-    for p in real.load_papers():
+    for p in ko_papers:
         paper = Paper(id=p["arxiv_id"], title=p["title"], abstract=p["abstract"],
                       authors=tuple(p["authors"]))
         summary = summarizer.summarize(paper)
@@ -138,9 +147,9 @@ def test_the_offline_summaries_stay_verified():
         assert verdict.overlap is not None and verdict.overlap >= 0.9
 
 
-def test_only_the_real_summaries_of_another_paper_are_off_topic():
+def test_only_the_real_summaries_of_another_paper_are_off_topic(ko_papers):
     flagged = set()
-    for p in real.load_papers():
+    for p in ko_papers:
         for with_fulltext in (False, True):
             if with_fulltext and real.fulltext(p["arxiv_id"]) is None:
                 continue
