@@ -138,14 +138,14 @@ def test_an_isolated_429_delays_only_its_own_request():
 def test_throttling_that_persists_shrinks_the_window():
     async def go():
         scheduler = _scheduler(start=8)
-        answers = [Throttled(0.01), Throttled(0.01), Throttled(0.01), Throttled(0.01), None]
+        answers = [Throttled(0.01), Throttled(0.01), None]
 
         async def send():
             answer = answers.pop(0)
             if answer is not None:
                 raise answer
             return "ok", 1
-        assert await scheduler.call(send, 1) == "ok"  # the 4th 429 in a row: it persists
+        assert await scheduler.call(send, 1) == "ok"  # throttled again after its wait
         assert scheduler.window.decreases == 1 and 4 <= scheduler.window.limit < 5
     run(go())
 
@@ -218,10 +218,10 @@ def test_a_narrower_window_holds_back_new_requests_not_resends():
         scheduler = _scheduler(start=2)
         attempts, started = [], now()
 
-        async def throttled_once():
+        async def throttled_twice():  # the second 429 after its wait: throttling persists
             attempts.append(now() - started)
-            if len(attempts) == 1:
-                raise Throttled(0.3)
+            if len(attempts) <= 2:
+                raise Throttled(0.15)
             return "a", 0
 
         async def slow():
@@ -231,16 +231,17 @@ def test_a_narrower_window_holds_back_new_requests_not_resends():
         async def new():
             attempts.append(("c", now() - started))
             return "c", 0
-        scheduler.recent.extend([True] * 4)  # throttling persists
         b = asyncio.create_task(scheduler.call(slow, 1))
         await asyncio.sleep(0.01)
-        a = asyncio.create_task(scheduler.call(throttled_once, 1))
+        a = asyncio.create_task(scheduler.call(throttled_twice, 1))
         await asyncio.sleep(0.05)
-        assert scheduler.window.limit == 1 and scheduler.window.in_flight == 2
+        assert scheduler.window.limit == 2 and scheduler.window.decreases == 0  # isolated
         c = asyncio.create_task(scheduler.call(new, 1))
+        await asyncio.sleep(0.15)
+        assert scheduler.window.limit == 1 and scheduler.window.in_flight == 2
         assert await a == "a" and await c == "c"
-        resent, (_, c_started) = attempts[1], attempts[2]
-        assert attempts[0] == pytest.approx(0.01)
+        first, again, resent, (_, c_started) = attempts
+        assert (first, again) == (pytest.approx(0.01), pytest.approx(0.16))
         assert resent == pytest.approx(0.31)  # the resend kept its slot: no wait for the slow one
         assert c_started == pytest.approx(resent)  # the new request waited for a free slot
         assert not b.done()

@@ -21,14 +21,18 @@ thread-safe), drops arXiv's side stamp and everything from the references on.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import logging
 import os
 import re
+import signal
 import statistics
 import tempfile
 import threading
 import time
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable
 
@@ -284,7 +288,9 @@ _END = re.compile(r"^(?:[\dIVX]{1,5}\.?\s+)?(?:references|bibliography)\Z", re.I
 
 
 def _page_texts(pdf: bytes, name: str) -> list[str]:
-    """The text layer of every page (pages closed before the lock is let go)."""
+    """The text layer of each page up to the one where the references begin (what
+    follows is cut anyway, and an appendix of figures can cost more than the paper);
+    pages are closed before the lock is let go."""
     with _PDFIUM:
         doc, texts = None, []
         try:
@@ -295,6 +301,8 @@ def _page_texts(pdf: bytes, name: str) -> list[str]:
                 texts.append(textpage.get_text_range())
                 textpage.close()
                 page.close()
+                if _references_begin(texts[-1]):
+                    break
         except pdfium.PdfiumError as exc:
             locked = "password" in str(exc).lower()
             raise MalformedResponse(f"{WHAT}: " + (f"the PDF of {name} is encrypted" if locked
@@ -303,6 +311,11 @@ def _page_texts(pdf: bytes, name: str) -> list[str]:
             if doc is not None:
                 doc.close()
         return texts
+
+
+def _references_begin(page: str) -> bool:
+    """True when a line of `page` is the heading of the references."""
+    return any(_END.match(" ".join(line.split())) for line in page.splitlines())
 
 
 def _dehyphenate(match: re.Match[str]) -> str:
@@ -435,6 +448,46 @@ def _parsed(parse: Callable[[bytes, str, str | None], PaperText], data: bytes,
                                 f"({type(exc).__name__}: {str(exc)[:200]})") from exc
 
 
+_PDF_WORKERS: list[ProcessPoolExecutor] = []
+
+
+def _quiet_worker() -> None:
+    """A PDF worker leaves Ctrl-C to its parent, which cancels what it waits for."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _pdf_workers() -> ProcessPoolExecutor:
+    """Processes for PDF text: pdfium serves one call at a time per process, and its
+    Python side holds the GIL, so a day of PDFs parsed in threads slows everything
+    else down (made on first use, kept for the process)."""
+    if not _PDF_WORKERS:
+        _PDF_WORKERS.append(ProcessPoolExecutor(
+            max(1, min(4, os.cpu_count() or 1)), mp_context=multiprocessing.get_context("spawn"),
+            initializer=_quiet_worker))
+    return _PDF_WORKERS[0]
+
+
+def warm_pdf_workers() -> None:
+    """Start the PDF workers now, so their start-up overlaps the downloads."""
+    pool = _pdf_workers()
+    for _ in range(pool._max_workers):  # noqa: SLF001 (how many processes to start)
+        pool.submit(os.getpid)
+
+
+async def _parse_off_loop(parse: Callable[[bytes, str, str | None], PaperText], data: bytes,
+                          paper: Paper, version: str | None) -> PaperText:
+    """Parsing is CPU work, kept off the event loop: PDFs in worker processes, HTML in a
+    thread. A worker that died costs its paper the PDF only, never the run."""
+    if parse is not parse_pdf:
+        return await asyncio.to_thread(_parsed, parse, data, paper, version)
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(_pdf_workers(), _parsed, parse, data, paper, version)
+    except BrokenProcessPool:
+        _PDF_WORKERS.clear()
+        raise MalformedResponse(f"{WHAT}: the PDF reader stopped on {paper.id}") from None
+
+
 class FullTextSource:
     """The best text of a paper, downloaded once per version (one download per paper at
     a time); cancelling `fetch` (a paper's timeout, Ctrl-C) stops its download at once.
@@ -490,8 +543,7 @@ class FullTextSource:
         cached = found is not None
         try:
             data, version = await self._body(kind, paper, found, stopwatch)
-            # parsing is CPU work: a thread keeps the event loop (and other papers) going
-            text = await asyncio.to_thread(_parsed, parse, data, paper, version)
+            text = await _parse_off_loop(parse, data, paper, version)
         except ResponseTooLarge as exc:
             self._unreachable = 0
             notes.append(f"{kind}: larger than {megabytes(exc.limit)}")

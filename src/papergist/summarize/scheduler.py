@@ -18,7 +18,8 @@ Three mechanisms, all in one event loop:
 
 An isolated 429 that says when to come back (`Retry-After`) delays only its own
 request: the others go on, the window keeps its size. Throttling that persists
-(a quarter of the recent replies), or a 429 without `Retry-After`, halves the
+(a request throttled again after it waited its `Retry-After`), or a 429 without
+`Retry-After`, halves the
 window and pauses every sender. The provider's
 rate-limit headers (`x-ratelimit-*`, as OpenAI, Groq, Together, OpenRouter and
 vLLM send them) teach the scheduler limits the user did not give (`learn`).
@@ -38,8 +39,6 @@ from papergist.logs import emit, logger
 
 T = TypeVar("T")
 WINDOW_SHARE = 0.98  # of a known per-minute limit: room for clocks that disagree a little
-RECENT = 20  # replies remembered to tell isolated 429s from persistent throttling
-PERSISTENT_SHARE = 0.25  # of them throttled: the account itself is over its limit
 log = logger("scheduler")
 
 
@@ -195,7 +194,6 @@ class Scheduler:
         self.retries, self.backoff, self.max_throttles = retries, backoff, max_throttles
         self.clock = clock
         self.resume_at = 0.0
-        self.recent: deque[bool] = deque(maxlen=RECENT)  # True: that reply was a 429
         self.stats = Stats()
         self.learned: list[str] = []  # what the provider's headers taught, in words
         self.stopped: BaseException | None = None
@@ -234,10 +232,13 @@ class Scheduler:
                      f"waits {wait:.2f} s", "pause", wait=round(wait, 3), reason="quota")
 
     def _throttled(self, exc: Throttled, epoch: int, throttles: int) -> float:
-        """Seconds this request alone waits before its resend (0: every sender pauses)."""
-        self.recent.append(True)
-        persists = len(self.recent) >= 4 and sum(self.recent) >= PERSISTENT_SHARE * len(
-            self.recent)
+        """Seconds this request alone waits before its resend (0: every sender pauses).
+
+        A request's first 429 says little about the account (some providers throttle
+        single requests); the same request throttled again after waiting what it was
+        told says the account is over its limit.
+        """
+        persists = throttles > 1
         if exc.retry_after is not None and not persists:
             wait = min(exc.retry_after, MAX_BACKOFF)
             emit(log, logging.INFO, f"429: this request waits {wait:.2f} s (Retry-After)",
@@ -314,7 +315,6 @@ class Scheduler:
                     await asyncio.sleep(wait)
                     continue
                 self.limits.settle(entry, used)
-                self.recent.append(False)
                 await self.window.succeeded()
                 return result
         finally:
