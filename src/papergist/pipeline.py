@@ -29,7 +29,7 @@ from papergist.render.common import verdict_note
 from papergist.render.markdown import render_markdown
 from papergist.settings import Settings
 from papergist.sources.arxiv import ArxivSource, check_ids
-from papergist.sources.fulltext import FullTextSource, abstract_text, warm_pdf_workers
+from papergist.sources.fulltext import FullTextSource, abstract_text
 from papergist.sources.hf_daily import HFDailySource, NewestDay
 from papergist.store import Store
 from papergist.summarize import Summarizer
@@ -223,8 +223,6 @@ class Pipeline:
         """Every paper at once; an error that ends the run (a refused key, the store)
         cancels the others at once instead of letting them pay on."""
         fulltext = FullTextSource(self.fetch_http, self.settings)
-        if self.summarizer.wants_fulltext and papers:
-            warm_pdf_workers()
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(self._timed(p, fulltext)) for p in papers]

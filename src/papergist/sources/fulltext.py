@@ -468,10 +468,11 @@ def _pdf_workers() -> ProcessPoolExecutor:
 
 
 def warm_pdf_workers() -> None:
-    """Start the PDF workers now, so their start-up overlaps the downloads."""
-    pool = _pdf_workers()
-    for _ in range(pool._max_workers):  # noqa: SLF001 (how many processes to start)
-        pool.submit(os.getpid)
+    """Start the PDF workers now, so their start-up overlaps the PDF downloads."""
+    if not _PDF_WORKERS:
+        pool = _pdf_workers()
+        for _ in range(pool._max_workers):  # noqa: SLF001 (how many processes to start)
+            pool.submit(os.getpid)
 
 
 async def _parse_off_loop(parse: Callable[[bytes, str, str | None], PaperText], data: bytes,
@@ -541,6 +542,8 @@ class FullTextSource:
             return None
         found = self._cached(kind, paper, path)
         cached = found is not None
+        if kind == "pdf":
+            warm_pdf_workers()
         try:
             data, version = await self._body(kind, paper, found, stopwatch)
             text = await _parse_off_loop(parse, data, paper, version)
