@@ -4,6 +4,7 @@ a regeneration that fails. Real HTTP to the fake OpenAI-compatible server."""
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 
@@ -64,10 +65,15 @@ def test_two_spoiled_replies_in_a_row_for_one_paper(cli, llm):
     assert all(p["attempts"] == 1 for p in others)
 
 
-def test_a_paper_spoiled_every_time_fails_after_its_budget(cli, llm):
+def test_a_paper_spoiled_every_time_fails_after_its_budget(cli, llm, tmp_path):
     llm.plan = lambda index, request: Fault("truncated") if is_target(request) else None
     code, out, err = cli("digest", DAY, "--model", "fake-gpt", "-f", "json")
     assert code == 3
+    with sqlite3.connect(tmp_path / "home" / "papergist.db") as conn:  # the failed paper's
+        spent = conn.execute("select requests, prompt_tokens from runs").fetchone()  # tokens too
+    conn.close()
+    assert spent[0] == len(llm.calls) == 10 + REPLY_ATTEMPTS
+    assert spent[1] > sum(p["usage"]["prompt_tokens"] for p in papers(out).values() if p["usage"])
     assert f"failed {TARGET} (summarize): no usable reply after {REPLY_ATTEMPTS} replies" in err
     target = papers(out)[TARGET]
     assert target["attempts"] == REPLY_ATTEMPTS

@@ -164,8 +164,10 @@ def _delivery_parts(conn: Connection) -> None:
 
 
 def _run_counts(conn: Connection) -> None:
-    """What a run went through: resends, 429s, window decreases, papers that fell back."""
-    for column in ("retries", "throttled", "window_decreases", "to_pdf", "to_abstract"):
+    """What a run went through: resends, 429s, window decreases, papers that fell back,
+    and the tokens it spent (failed papers' included: no stored summary holds those)."""
+    for column in ("retries", "throttled", "window_decreases", "to_pdf", "to_abstract",
+                   "prompt_tokens", "completion_tokens", "requests"):
         conn.execute(sa.text(f"ALTER TABLE runs ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0"))
 
 

@@ -264,7 +264,7 @@ class Store(DeliveriesMixin):
                           failures=json.dumps([f.model_dump() for f in report.failures]),
                           retries=report.retries, throttled=report.throttled,
                           window_decreases=report.window_decreases, to_pdf=report.to_pdf,
-                          to_abstract=report.to_abstract)
+                          to_abstract=report.to_abstract, **report.usage.model_dump())
         self._write(lambda conn: conn.execute(runs.update().where(runs.c.id == run_id)
                                               .values(**values)))
 
