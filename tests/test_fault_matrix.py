@@ -491,7 +491,8 @@ def test_llm_paper_fault_is_named_and_the_rerun_sends_only_that_paper(cli, llm, 
     healed, the re-run asks only for it and is whole."""
     monkeypatch.setenv("PAPERGIST_PAPER_TIMEOUT", "1")
     broken = [True]
-    target = lambda request: "Building and better" in request["messages"][1]["content"]
+    def target(request: dict) -> bool:
+        return "Building and better" in request["messages"][1]["content"]
     if fault == "runaway":
         original = llm.content
         monkeypatch.setattr(llm, "content", lambda messages, fault=None: runaway(messages) if

@@ -13,7 +13,7 @@ from conftest import local_env
 from fakes import (ABS_PAGE_2106, HTML_2508, PDF_ATTENTION, PDF_RESNET, Blocking, FakeServer,
                    Reply, shared_bytes)
 from papergist.errors import MalformedResponse
-from papergist.http import AsyncHttpClient, HttpClient, Pacer
+from papergist.http import AsyncHttpClient, Pacer
 from papergist.models import Paper
 from papergist.settings import load_settings
 from papergist.sources.fulltext import FullTextSource, abstract_text, parse_html, parse_pdf
