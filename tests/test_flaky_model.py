@@ -200,3 +200,23 @@ def test_a_model_that_obeys_an_injection_is_never_published_as_verified(cli, llm
     block = md[md.index(TARGET):]
     block = block[:block.index("\n### [")] if "\n### [" in block else block
     assert "**Unverified summary**: it does not read as a summary of this paper" in block
+
+
+def test_a_section_over_its_limit_is_a_spoiled_reply():
+    from papergist.summarize.reply import SECTION_MAX_CHARS, ReplyProblem, parse_reply
+    long = json.dumps({"whats_new": "x " * SECTION_MAX_CHARS, "technical_details": "y",
+                       "performance_highlights": "z"})
+    with pytest.raises(ReplyProblem, match="longer than 3,000 characters") as info:
+        parse_reply(long, "stop", "en")
+    assert info.value.kind == "spoiled"
+
+
+def test_the_json_says_which_fields_were_clipped_as_they_entered(cli, fake_hf):
+    raw = load_day(DAY)
+    raw[0]["paper"]["summary"] = "An abstract sentence. " * 250_000  # 5.5 MB
+    fake_hf.days = {DAY: raw}
+    code, out, err = cli("digest", DAY, "-f", "json")
+    clipped = papers(out)[raw[0]["paper"]["id"]]
+    assert clipped["clipped"] == {"abstract": len(raw[0]["paper"]["summary"].strip())}
+    assert len(clipped["abstract"]) <= 20_000
+    assert all("clipped" not in p for i, p in papers(out).items() if i != raw[0]["paper"]["id"])

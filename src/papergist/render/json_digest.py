@@ -9,8 +9,11 @@ from papergist.models import Digest, DigestItem, Usage
 
 
 def item_dict(item: DigestItem) -> dict[str, Any]:
-    """One paper: the contract keys first, then everything else we know."""
+    """One paper: the contract keys first, then everything else we know (and, only for
+    a paper whose fields were clipped as they entered, `clipped`: field -> original
+    length)."""
     paper, summary = item.paper, item.summary
+    clipped = {"clipped": dict(paper.clipped)} if paper.clipped else {}
     return {
         "id": paper.id,
         "title": paper.title,
@@ -35,6 +38,7 @@ def item_dict(item: DigestItem) -> dict[str, Any]:
         "verification": summary.verification.model_dump(exclude={"warn"})
         if summary and summary.verification else None,
         "failure": item.failure.model_dump() if item.failure else None,
+        **clipped,
     }
 
 
