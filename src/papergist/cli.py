@@ -41,7 +41,7 @@ INTERRUPTED_LINE = "papergist: interrupted; what was finished is kept (run again
 class _Commands(TyperGroup):
     """Every command: Ctrl-C is one line and exit 130 (click would say "Aborted!", 1)."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
@@ -87,7 +87,7 @@ class StderrProgress:
     """
 
     def __init__(self) -> None:
-        self._bar = None
+        self._bar: Any = None  # a rich Progress while a bar is shown
 
     def __enter__(self) -> "StderrProgress":
         return self
@@ -260,6 +260,7 @@ def digest(
         if channels:
             pg.check_channels(channels)  # a missing setting is said before any work
         if since:
+            assert out_dir is not None  # checked above: --since needs --out-dir
             code = _digest_range(pg, parse_day(since), parse_day(until) if until else None,
                                  out_dir, fmt, quiet)
         else:

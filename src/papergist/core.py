@@ -204,8 +204,7 @@ class Papergist:
             if skip(day):
                 yield DayResult(day, None)
                 continue
-            yield DayResult(day, self._recorded("digest --since", day,
-                                                lambda pipe, d=day: pipe.day_digest(d)))
+            yield DayResult(day, self._recorded("digest --since", day, _day_digest(day)))
 
     def _recorded(self, command: str, day: date, build: Callable[[Pipeline], Result]) -> Result:
         """Run `build` as a run recorded in the store, with how it ended."""
@@ -337,6 +336,11 @@ def summary_problem(item: object) -> str | None:
             isinstance(v, str) for v in sections.values()):
         return "needs 'sections': an object of section name -> text"
     return None
+
+
+def _day_digest(day: date) -> Callable[[Pipeline], Result]:
+    """What builds the digest of `day` with a pipeline."""
+    return lambda pipe: pipe.day_digest(day)
 
 
 def check_summary(sections: dict[str, str], title: str, abstract: str,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import typer.main
+from typer.core import TyperGroup
 
 from papergist.settings import SETTINGS, Setting
 
@@ -66,6 +67,7 @@ def cli_markdown() -> str:
     from papergist.cli import app
 
     root = typer.main.get_command(app)
+    assert isinstance(root, TyperGroup)  # an app of several commands
     text, ctx = _help(root, "papergist")
     parts = [_NOTICE.format(source="papergist.cli"), "# Command line\n\n",
              "## papergist\n\n", f"```\n{text}\n```\n"]

@@ -56,7 +56,7 @@ class PapergistError(Exception):
         return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
 
-def _rebuild(cls: type, args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
     error = cls.__new__(cls)
     Exception.__init__(error, *args)
     error.__dict__.update(state)
@@ -86,6 +86,8 @@ class SourceUnavailable(SourceError):
 class SourceRejected(SourceError):
     """The source refused the request (a 4xx other than 429)."""
 
+    status: int
+
     def __init__(self, message: str, status: int, **context: Any):
         super().__init__(message, status=status, **context)
 
@@ -112,6 +114,9 @@ class DeliveryError(PapergistError):
     `retryable`: whether another attempt may succeed; `wait`: the seconds the
     destination asked to wait first, if it said.
     """
+
+    retryable: bool
+    wait: float | None
 
     def __init__(self, message: str = "", retryable: bool = True, wait: float | None = None,
                  **context: Any):

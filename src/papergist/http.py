@@ -328,6 +328,8 @@ class AsyncHttpClient:
 class ResponseTooLarge(MalformedResponse):
     """A body longer than the caller allows; the download was stopped at `limit` bytes."""
 
+    limit: int
+
     def __init__(self, message: str = "", limit: int = 0, **context: Any):
         super().__init__(message, limit=limit, **context)
 

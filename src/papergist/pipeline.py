@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from datetime import date, datetime, timezone
-from typing import Any, Awaitable, Callable, Protocol, Sequence
+from typing import Any, Callable, Coroutine, Literal, Protocol, Sequence
 
 from papergist.errors import SummarizeError, UsageError
 from papergist.http import AsyncHttpClient, HttpClient
@@ -118,7 +118,8 @@ def fallback(paper_id: str, outcome: Outcome, wanted_fulltext: bool) -> Fallback
     """The paper's fallback to the PDF or the abstract, if full text was wanted and missed."""
     if not wanted_fulltext or outcome.origin not in ("pdf", "abstract"):
         return None
-    return Fallback(paper_id=paper_id, to=outcome.origin, notes=outcome.notes)
+    return Fallback(paper_id=paper_id, to="pdf" if outcome.origin == "pdf" else "abstract",
+                    notes=outcome.notes)
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ class Pipeline:
     language: str = "en"
     progress: Progress = Silent()
     refresh: bool = False
-    run: Callable[[Awaitable[Any]], Any] = asyncio.run  # the event loop the summarizer lives in
+    run: Callable[[Coroutine[Any, Any, Any]], Any] = asyncio.run  # the summarizer's event loop
     fetch_http: AsyncHttpClient | None = None  # full texts (default: one of its own)
     store_thread: ThreadPoolExecutor | None = None  # the one thread store calls run on
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:"
@@ -195,7 +196,7 @@ class Pipeline:
         listed = [ListedPaper(paper=p, rank=n) for n, p in enumerate(papers, 1)]
         return self._summarized(day, "ids", listed, failures, before)
 
-    def _summarized(self, day: date, kind: str, listed: list[ListedPaper],
+    def _summarized(self, day: date, kind: Literal["daily", "ids"], listed: list[ListedPaper],
                     fetch_failures: Sequence[PaperFailure], before: dict[str, int]) -> Result:
         self.progress.start(len(listed), "Summarizing")
         outcomes = self.run(self._summarize_all([e.paper for e in listed]))
@@ -222,6 +223,7 @@ class Pipeline:
     async def _summarize_all(self, papers: list[Paper]) -> list[Outcome]:
         """Every paper at once; an error that ends the run (a refused key, the store)
         cancels the others at once instead of letting them pay on."""
+        assert self.fetch_http is not None  # made in __post_init__
         fulltext = FullTextSource(self.fetch_http, self.settings)
         try:
             async with asyncio.TaskGroup() as group:

@@ -105,7 +105,7 @@ class _Publisher:
                  clock: Callable[[], datetime], lease: timedelta):
         self.digest, self.language, self.store = digest, language, store
         self.backoff, self.sleep, self.clock = backoff, sleep, clock
-        self.options = {"resend": resend, "if_changed": if_changed, "lease": lease}
+        self.options: dict[str, Any] = {"resend": resend, "if_changed": if_changed, "lease": lease}
         self.version = digest_version(digest)
         self.owner = owner_token()
 
@@ -123,7 +123,7 @@ class _Publisher:
         text = target.preview(self.digest)
         base = self.store.digest_version(decision.base) if decision.base else None
         if base is not None:
-            parts = target.parts(self.digest, Plan(key, self.version, base, row and row["thread"]))
+            parts = target.parts(self.digest, Plan(key, self.version, base, row["thread"] if row else None))
             text = f"{target.channel}: an update, {len(parts)} message(s) to {target.destination}"
         return Delivery(target.channel, target.destination, "dry-run", error=text,
                         version=self.version)

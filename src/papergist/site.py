@@ -152,6 +152,8 @@ def build_site(store: Store, out: Path, *, language: str, site_url: str = "",
         if seen.get(key, {}).get("stamp") == stamp:
             continue
         digest = store.load_digest(day, language)
+        if digest is None:  # removed since its stamp was read
+            continue
         _render_day(digest, out, bool(site_url), report)
         seen[key] = {"stamp": stamp, "count": len(digest.items),
                      "search": _search_entries(digest)}

@@ -80,7 +80,7 @@ def _retry_after(response: httpx2.Response) -> float:
     try:
         body = response.json()
         value = body.get("retry_after") or (body.get("parameters") or {}).get("retry_after")
-        return float(value)
+        return float(value) if value is not None else 1.0
     except (ValueError, TypeError, AttributeError):
         return 1.0
 

@@ -127,8 +127,8 @@ def site_link(site_url: str | None, path: str) -> str | None:
 
 def language(digest: Digest) -> str:
     """The page language: the summaries' most common language, "en" without any."""
-    langs = Counter(lang_tag(i.summary.language) for i in digest.items if i.summary)
-    langs.pop(None, None)
+    langs = Counter(tag for i in digest.items if i.summary
+                    if (tag := lang_tag(i.summary.language)) is not None)
     return langs.most_common(1)[0][0] if langs else "en"
 
 

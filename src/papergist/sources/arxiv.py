@@ -191,9 +191,9 @@ class ArxivSource:
                 found.setdefault(paper.id, paper)
         papers, unknown = [], []
         for i in wanted:
-            paper = found.get(split_id(i)[0])
-            if paper:
-                papers.append(paper)
+            known = found.get(split_id(i)[0])
+            if known:
+                papers.append(known)
             else:
                 unknown.append(i)
         return papers, unknown

@@ -448,6 +448,7 @@ def _parsed(parse: Callable[[bytes, str, str | None], PaperText], data: bytes,
                                 f"({type(exc).__name__}: {str(exc)[:200]})") from exc
 
 
+PDF_WORKERS = max(1, min(4, os.cpu_count() or 1))  # pdfium is CPU-bound: one per core
 _PDF_WORKERS: list[ProcessPoolExecutor] = []
 
 
@@ -462,7 +463,7 @@ def _pdf_workers() -> ProcessPoolExecutor:
     else down (made on first use, kept for the process)."""
     if not _PDF_WORKERS:
         _PDF_WORKERS.append(ProcessPoolExecutor(
-            max(1, min(4, os.cpu_count() or 1)), mp_context=multiprocessing.get_context("spawn"),
+            PDF_WORKERS, mp_context=multiprocessing.get_context("spawn"),
             initializer=_quiet_worker))
     return _PDF_WORKERS[0]
 
@@ -471,7 +472,7 @@ def warm_pdf_workers() -> None:
     """Start the PDF workers now, so their start-up overlaps the PDF downloads."""
     if not _PDF_WORKERS:
         pool = _pdf_workers()
-        for _ in range(pool._max_workers):  # noqa: SLF001 (how many processes to start)
+        for _ in range(PDF_WORKERS):
             pool.submit(os.getpid)
 
 

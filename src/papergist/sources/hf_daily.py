@@ -46,8 +46,8 @@ def _authors(raw: Any, where: str) -> tuple[str, ...]:
         raise ValueError(f"{where}: paper.authors is not a list")
     names = []
     for author in raw:
-        name = author.get("name") if isinstance(author, dict) else None
-        if not _text(name):
+        name = _text(author.get("name")) if isinstance(author, dict) else None
+        if name is None:
             raise ValueError(f"{where}: an author has no name")
         names.append(one_line(name))
     return tuple(names)

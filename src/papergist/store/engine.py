@@ -77,7 +77,7 @@ def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
 def dialect_insert(engine: sa.Engine, table: sa.Table) -> Any:
     """An INSERT for `table` that can take `ON CONFLICT` (SQLite and PostgreSQL)."""
     if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+        from sqlalchemy.dialects import postgresql
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+    return sqlite.insert(table)

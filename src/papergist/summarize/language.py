@@ -178,8 +178,8 @@ def check_language(text: str, code: str) -> bool | None:
         if _share(weights, _SCRIPT_OF[lang]) < SCRIPT_SHARE:
             return False
         if lang in _MARKERS:  # letters one language of the script has and its sibling lacks
-            own, sibling = (sum(stripped.lower().count(c) for c in m) for m in _MARKERS[lang])
-            return own >= sibling
+            mine, sibling = (sum(stripped.lower().count(c) for c in m) for m in _MARKERS[lang])
+            return mine >= sibling
         return True
     if _share(weights, "latin") < LATIN_SHARE:
         return False

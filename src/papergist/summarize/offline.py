@@ -115,7 +115,8 @@ def _is_boundary(text: str, start: int, end: int, spans: list[tuple[int, int]]) 
     """True when the candidate boundary text[start:end] really ends a sentence."""
     if not _SENTENCE_START.match(text, end) or any(lo < start and end <= hi for lo, hi in spans):
         return False
-    token = _TOKEN_BEFORE.search(text, max(0, start - 200), start).group(1)
+    before = _TOKEN_BEFORE.search(text, max(0, start - 200), start)
+    token = before.group(1) if before else ""
     if not text[end - 1].isspace() and re.search(r"[/@:]", token):
         return False  # no space after it, inside a URL or path
     if text[start] != ".":

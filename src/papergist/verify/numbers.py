@@ -39,7 +39,7 @@ _DATE = re.compile(r"\b(?:19|20)\d\d[-/.](?:0?[1-9]|1[0-2])(?:[-/.]\d\d?)?\b")
 # (pattern, unit class, multiplier); tried in order right after a number, after
 # optional spaces. Attached Latin units must not run into another letter.
 _L = r"(?![A-Za-z])"
-_UNITS = [(re.compile(p, re.I if ci else 0), unit, Decimal(mult)) for p, unit, mult, ci in [
+_UNIT_TABLE: list[tuple[str, str, int | str, bool]] = [
     (r"%\s?p" + _L + r"|p\.p\.|pp" + _L + r"|percentage\s+points?" + _L + r"|퍼센트\s?포인트|%포인트",
      "pp", 1, False),
     (r"%|percent(?:age)?" + _L + r"|per\s?cent" + _L + r"|퍼센트|パーセント|プロ", "%", 1, False),
@@ -55,7 +55,8 @@ _UNITS = [(re.compile(p, re.I if ci else 0), unit, Decimal(mult)) for p, unit, m
     (r"points?" + _L + r"|pts?" + _L + r"|포인트|점(?!수|검|진|차|프)|点|分", "pt", 1, False),
     (r"년(?!대)|年(?!代)", "year", 1, False),
     (r"번째|째|절|节|節|章", "ordinal", 1, False),
-]]
+]
+_UNITS = [(re.compile(p, re.I if ci else 0), unit, Decimal(mult)) for p, unit, mult, ci in _UNIT_TABLE]
 _SCALES = [(re.compile(p), Decimal(m)) for p, m in [
     (r"[Kk](?![A-Za-z0-9])", "1e3"), (r"M(?![A-Za-z0-9])", "1e6"), (r"B(?![A-Za-z0-9])", "1e9"),
     (r"T(?![A-Za-z0-9])", "1e12"),

@@ -202,8 +202,9 @@ class Source:
             self._postings = {}
             for k, tok in enumerate(self.tokens):
                 self._postings.setdefault(tok, []).append(k)
-        lists = [self._postings.get(w) for w in words]
-        if not all(lists):
+        found = [self._postings.get(w) for w in words]
+        lists = [positions for positions in found if positions]
+        if len(lists) < len(found):
             return None
         window = len(words) + 2
         rarest = min(lists, key=len)
@@ -230,14 +231,14 @@ class Source:
     def find_number(self, claim: Claim) -> int | None:
         """Sentence supporting a number claim (every value of a range), or None."""
         if claim.unit in _PAIR_FORMS:
-            hits = self.pairs.get(_pair_key(claim.unit, tuple(value_key(v) for v in claim.values)))
-            return hits[0] if hits else None
+            paired = self.pairs.get(_pair_key(claim.unit, tuple(value_key(v) for v in claim.values)))
+            return paired[0] if paired else None
         accepted = _COMPATIBLE.get(claim.unit, frozenset({claim.unit}))
         if claim.unit == "%" and claim.decimals:
             accepted = accepted | {""}
         per_value = []
         for value in claim.values:
-            hits = list(self.numbers.get(value_key(value), ()))
+            hits: list[tuple[str, int]] = list(self.numbers.get(value_key(value), []))
             if claim.decimals and not claim.scaled:
                 hits += self.rounded.get((value_key(value), claim.decimals), [])
             sentences = {i for unit, i in hits if unit in accepted}

@@ -72,7 +72,7 @@ def off_topic(shared: int, total: int) -> bool:
 
 def too_short(sections: Mapping[str, str]) -> bool:
     """True when the whole summary has fewer than `MIN_SUMMARY_WORDS` distinct words."""
-    words = set()
+    words: set[str] = set()
     for text in sections.values():
         words.update(w.lower() for w in _ANY_WORD.findall(text or ""))
     return len(words) < MIN_SUMMARY_WORDS
