@@ -25,6 +25,12 @@ SummarySource = Literal["abstract", "fulltext", "none"]
 # Use `fullmatch`; the `\Z` (not `$`, which also matches before a final newline)
 # keeps even a `.match` from passing "2408.12637\n".
 ARXIV_ID_RE = re.compile(r"(\d{4}\.\d{4,5}|[a-z][a-z.\-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?\Z")
+# A BCP 47-looking language tag ("ko", "zh-TW", "en_GB"), matched whole.
+LANGUAGE_TAG_RE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
+# Words a full stop does not end a sentence after (lower case, without the last dot).
+ABBREVIATIONS = frozenset(
+    "e.g i.e et al vs cf fig figs eq eqs sec secs tab ref refs no nos approx resp "
+    "viz ca incl dr mr mrs ms prof st jr inc ltd w.r.t a.k.a".split())
 
 
 class Frozen(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from papergist.models import Digest, Verdict
+from papergist.models import LANGUAGE_TAG_RE, Digest, Verdict
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".qt", ".m4v", ".ogv")
 # C0/C1 controls (but tab/newline/CR, which are whitespace), DEL, noncharacters
@@ -21,7 +21,6 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACES = re.compile(r"\s+")
 # A BCP 47-looking tag: a 2-3 letter language, then subtags ("ko", "en-GB", "zh-Hant-TW").
-_LANG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 
 EXTRACTIVE_NOTE = ("Summaries are extractive: each section quotes sentences of the paper's "
                    "abstract verbatim; no model wrote them.")
@@ -51,7 +50,7 @@ def is_video(url: str) -> bool:
 def lang_tag(value: str | None) -> str | None:
     """A BCP 47-looking tag ("ko", "en-GB" from "en_GB"), or None."""
     tag = (value or "").strip().replace("_", "-")
-    return tag if _LANG.fullmatch(tag) else None
+    return tag if LANGUAGE_TAG_RE.fullmatch(tag) else None
 
 
 def digest_kind(digest: Digest) -> str:

@@ -23,7 +23,7 @@ from papergist.errors import ConfigError, SummarizeError, UsageError
 from papergist.http import NoStopwatch, Stopwatch, env_options, retry_after_seconds
 from papergist.logs import emit, logger
 from papergist.redact import Redactor
-from papergist.models import Paper, PaperText, Sections, Summary, Usage
+from papergist.models import LANGUAGE_TAG_RE, Paper, PaperText, Sections, Summary, Usage
 from papergist.settings import Settings
 from papergist.summarize.budget import estimate_tokens, select_text
 from papergist.summarize.prompts import (PROMPT_VERSION, build_messages, regenerate_message,
@@ -38,7 +38,6 @@ REPLY_ATTEMPTS = 4  # replies read per summary: the first, a repair turn, two fr
 # is about 4 characters of English, 1-2 of Korean): refused before it is parsed.
 REPLY_CHARS_PER_TOKEN = 8
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0")
-_LANGUAGE_CODE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 log = logger("llm")
 
 
@@ -341,7 +340,7 @@ class LLMSummarizer:
 
     def check_language(self, language: str) -> None:
         """Any language a model can write; only the code's shape is checked."""
-        if not _LANGUAGE_CODE.fullmatch(language):
+        if not LANGUAGE_TAG_RE.fullmatch(language):
             raise UsageError(f"invalid language code {language!r}: use e.g. en, ko, ja, zh, zh-TW")
 
     def sent_body(self, text: PaperText) -> str | None:

@@ -11,7 +11,7 @@ import itertools
 import re
 
 from papergist.errors import SummarizeError, UsageError
-from papergist.models import SECTION_KEYS, Paper, PaperText, Sections, Summary
+from papergist.models import ABBREVIATIONS, SECTION_KEYS, Paper, PaperText, Sections, Summary
 
 PROMPT_VERSION = "extractive-1"
 SECTION_CAP = 400  # characters; a section grows past one sentence only below this
@@ -19,10 +19,6 @@ MAX_PER_SECTION = 2
 EXTRA_MIN_SCORE = 4.0  # a second sentence must score at least this for its section
 
 # Tokens whose trailing period never ends a sentence (compared lowercase).
-ABBREVIATIONS = frozenset(
-    "e.g i.e et al vs cf fig figs eq eqs sec secs tab ref refs no nos approx resp "
-    "viz ca incl dr mr mrs ms prof st jr inc ltd w.r.t a.k.a".split()
-)
 # A candidate boundary: terminator(s), closing quotes/brackets, then whitespace,
 # or no space at all between two words ("estimators.We propose").
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?:\s+|(?<=[a-z][a-z][.!?])(?=[A-Z][a-z]))")

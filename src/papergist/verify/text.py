@@ -11,6 +11,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from papergist.models import ABBREVIATIONS
+
 
 
 def _fold_table() -> dict[str, str]:
@@ -78,9 +80,6 @@ def drop_references(text: str) -> str:
 
 # Tokens whose trailing period never ends a sentence (compared lowercase); the one
 # list for every splitter (`summarize.offline` keeps a copy to switch to this one).
-ABBREVIATIONS = frozenset(
-    "e.g i.e et al vs cf fig figs eq eqs sec secs tab ref refs no nos approx resp "
-    "viz ca incl dr mr mrs ms prof st jr inc ltd w.r.t a.k.a".split())
 _CANDIDATE = re.compile(r"(?<=[.!?。！？])[\"')\]]*\s+(?=\S)|(?<=[。！？])(?=\S)")
 
 
