@@ -181,14 +181,33 @@ def retryable(exc: BaseException, url: str) -> tuple[str, float | None] | None:
     return None
 
 
-class HttpClient:
+class _Retrying:
+    """What both clients share: the retry policy, its counts, and the secrets to mask."""
+
+    def __init__(self, settings: Settings):
+        self.policy = RetryPolicy(settings.http_attempts, settings.http_backoff)
+        self.counts = HttpCounts()
+        self._redact = Redactor.from_settings(settings)  # servers may echo what they were sent
+
+    def _next_wait(self, url: str, what: str, attempt: int, exc: BaseException) -> float:
+        """After failed attempt `attempt` (`exc`): the wait before the next one, counted
+        and logged; after the last, the `SourceUnavailable` that ends the request."""
+        problem, asked = retryable(exc, url) or ("", None)
+        if attempt >= self.policy.attempts:
+            self.counts.note_gave_up(self._redact(url), what, self.policy.attempts, problem)
+            raise self.policy.exhausted(what, problem) from None
+        wait = self.policy.delay(attempt, asked)
+        self.counts.note_retry(self._redact(url), what, attempt, problem, wait,
+                               asked is not None)
+        return wait
+
+
+class HttpClient(_Retrying):
     """A synchronous client with papergist's policies; use as a context manager."""
 
     def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time.sleep):
-        self.policy = RetryPolicy(settings.http_attempts, settings.http_backoff)
-        self.counts = HttpCounts()
+        super().__init__(settings)
         self._sleep = sleep
-        self._redact = Redactor.from_settings(settings)  # servers may echo what they were sent
         self._client = httpx2.Client(
             timeout=settings.http_timeout,
             headers={"User-Agent": USER_AGENT},
@@ -220,21 +239,15 @@ class HttpClient:
     def _retrying(self, url: str, what: str, pacer: Pacer | None,
                   once: Callable[[], _T]) -> _T:
         """`once()` until it returns, with the retry policy described in `get`."""
-        problem = ""
-        for attempt in range(1, self.policy.attempts + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             if pacer is not None:
                 pacer.wait()
             try:
                 return once()
             except (httpx2.TransportError, _Retry) as exc:
-                problem, asked = retryable(exc, url) or ("", None)
-            if attempt < self.policy.attempts:
-                wait = self.policy.delay(attempt, asked)
-                self.counts.note_retry(self._redact(url), what, attempt, problem, wait,
-                                       asked is not None)
-                self._sleep(wait)
-        self.counts.note_gave_up(self._redact(url), what, self.policy.attempts, problem)
-        raise self.policy.exhausted(what, problem)
+                self._sleep(self._next_wait(url, what, attempt, exc))
 
     def _get_once(self, url: str, params: dict[str, Any] | None, what: str) -> httpx2.Response:
         response = self._client.get(url, params=params)
@@ -244,7 +257,7 @@ class HttpClient:
         return response
 
 
-class AsyncHttpClient:
+class AsyncHttpClient(_Retrying):
     """The async twin of `HttpClient` for downloads that a paper's timeout or Ctrl-C
     must be able to cancel at once (a thread cannot be cancelled).
 
@@ -253,10 +266,8 @@ class AsyncHttpClient:
     """
 
     def __init__(self, settings: Settings):
-        self.policy = RetryPolicy(settings.http_attempts, settings.http_backoff)
+        super().__init__(settings)
         self._timeout = settings.http_timeout
-        self.counts = HttpCounts()
-        self._redact = Redactor.from_settings(settings)
         self._client: httpx2.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -295,8 +306,9 @@ class AsyncHttpClient:
         `max_bytes` of memory. Cancelling the coroutine stops the download.
         The wait for the pacer is time in line: `stopwatch` is paused for it.
         """
-        problem = ""
-        for attempt in range(1, self.policy.attempts + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             if pacer is not None:
                 stopwatch.pause()
                 await pacer.await_turn()
@@ -304,14 +316,7 @@ class AsyncHttpClient:
             try:
                 return await self._stream_once(url, what, max_bytes)
             except (httpx2.TransportError, _Retry) as exc:
-                problem, asked = retryable(exc, url) or ("", None)
-            if attempt < self.policy.attempts:
-                wait = self.policy.delay(attempt, asked)
-                self.counts.note_retry(self._redact(url), what, attempt, problem, wait,
-                                       asked is not None)
-                await asyncio.sleep(wait)
-        self.counts.note_gave_up(self._redact(url), what, self.policy.attempts, problem)
-        raise self.policy.exhausted(what, problem)
+                await asyncio.sleep(self._next_wait(url, what, attempt, exc))
 
     async def _stream_once(self, url: str, what: str, max_bytes: int) -> tuple[bytes, str]:
         async with self._pool().stream("GET", url) as response:

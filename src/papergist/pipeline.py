@@ -165,8 +165,7 @@ class Pipeline:
         scheduler and the clients live as long as the `Papergist`: a day's report holds
         the difference between two readings)."""
         assert self.fetch_http is not None
-        clients = [c for c in (getattr(self.http, "counts", None),
-                               getattr(self.fetch_http, "counts", None)) if c is not None]
+        clients = (self.http.counts, self.fetch_http.counts)
         scheduler = getattr(self.summarizer, "scheduler", None)
         stats, window = (scheduler.stats, scheduler.window) if scheduler else (None, None)
         return {"retries": sum(c.retries for c in clients) + (stats.retries if stats else 0),
@@ -261,32 +260,32 @@ class Pipeline:
             text, notes = await fulltext.fetch(paper, stopwatch=clock)
         else:
             text, notes = abstract_text(paper), []
-        outcome = await self._summarize_text(paper, text, notes, clock)
-        return dataclasses.replace(outcome, origin=text.origin if text else None)
-
-    async def _summarize_text(self, paper: Paper, text: PaperText | None, notes: list[str],
-                              clock: PaperClock) -> Outcome:
-        """The stored summary of exactly `text`, else a new one (or the paper's failure)."""
         if text is None:
             reason = "no source: neither full text nor abstract" + (
                 f" ({'; '.join(notes)})" if notes else "")
             return Outcome(failure=PaperFailure(paper_id=paper.id, stage="source", reason=reason))
+        outcome = await self._summarize_text(paper, text, clock)
+        return dataclasses.replace(outcome, origin=text.origin, notes=tuple(notes))
+
+    async def _summarize_text(self, paper: Paper, text: PaperText,
+                              clock: PaperClock) -> Outcome:
+        """The stored summary of exactly `text`, else a new one (or the paper's failure)."""
         key = {"model": self.summarizer.model, "language": self.language,
                "prompt_version": self.summarizer.prompt_version, "source": text.source,
                "source_hash": self.summarizer.source_hash(paper, text)}
         if not self.refresh:
             cached = await self._db(self.store.get_summary, paper.id, **key)
             if cached:
-                return self._by_policy(cached, cached=True, notes=notes)
+                return self._by_policy(cached, cached=True)
         if not self.summarizer.paid:
-            return await self._fresh(paper, text, notes, clock)
+            return await self._fresh(paper, text, clock)
         renewing: asyncio.Task[None] | None = None
         try:  # entered before the claim: a claim whose answer a cancel cut off is released too
             theirs = await self._lease(paper.id, key)
             if theirs is not None:
-                return self._by_policy(theirs, cached=True, notes=notes)
+                return self._by_policy(theirs, cached=True)
             renewing = asyncio.create_task(self._renew(paper.id, key))
-            return await self._fresh(paper, text, notes, clock)
+            return await self._fresh(paper, text, clock)
         finally:
             if renewing is not None:
                 renewing.cancel()
@@ -316,8 +315,7 @@ class Pipeline:
             await self._db(self.store.claim_summary, paper_id, owner=self.owner,
                            ttl=LEASE_TTL, **key)
 
-    async def _fresh(self, paper: Paper, text: PaperText, notes: list[str],
-                     clock: PaperClock) -> Outcome:
+    async def _fresh(self, paper: Paper, text: PaperText, clock: PaperClock) -> Outcome:
         """A new summary, checked and stored; or the paper's failure."""
         clock.resume()
         tally = Stats()
@@ -326,11 +324,10 @@ class Pipeline:
         except SummarizeError as exc:
             return Outcome(failure=PaperFailure(paper_id=paper.id, stage="summarize",
                                                 reason=exc.message, attempts=tally.requests),
-                           attempts=tally.requests, usage=getattr(exc, "usage", Usage()),
-                           notes=tuple(notes))
+                           attempts=tally.requests, usage=getattr(exc, "usage", Usage()))
         # shielded: a paid summary is stored even when Ctrl-C cancels the paper now
         await asyncio.shield(self._db(self.store.save_summaries, [summary]))
-        outcome = self._by_policy(summary, notes=notes)
+        outcome = self._by_policy(summary)
         return dataclasses.replace(outcome, attempts=tally.requests, usage=summary.usage)
 
     async def _checked(self, paper: Paper, text: PaperText, tally: Stats,
@@ -361,13 +358,8 @@ class Pipeline:
         return summary.model_copy(update={"verification": verdict,
                                           "created_at": _stamp()})
 
-    def _by_policy(self, summary: Summary, cached: bool = False,
-                   notes: Sequence[str] = ()) -> Outcome:
+    def _by_policy(self, summary: Summary, cached: bool = False) -> Outcome:
         """Apply `on_unverified` to a summary whose claims were not all found."""
-        outcome = self._policy_outcome(summary, cached)
-        return dataclasses.replace(outcome, notes=tuple(notes))
-
-    def _policy_outcome(self, summary: Summary, cached: bool) -> Outcome:
         verdict = summary.verification
         if verdict is None or verdict.status == "verified":
             return Outcome(summary=summary, cached=cached)
