@@ -169,10 +169,12 @@ def _duration(text: str | None) -> float | None:
 
 
 def _count_header(text: str | None) -> int | None:
+    """A header's non-negative count, or None when absent or unreadable."""
     try:
-        return int(text) if text is not None and int(text) >= 0 else None
+        value = int(text) if text is not None else None
     except ValueError:
         return None
+    return value if value is not None and value >= 0 else None
 
 
 def read_quota(headers: Mapping[str, str]) -> Quota:
