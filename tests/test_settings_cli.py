@@ -71,11 +71,11 @@ def terminal(monkeypatch):
     """stderr as a terminal (so the bar is drawn), captured."""
     import io
 
-    import papergist.cli
+    import papergist.console
     from rich.console import Console
 
     screen = io.StringIO()
-    monkeypatch.setattr(papergist.cli, "err", Console(file=screen, force_terminal=True,
+    monkeypatch.setattr(papergist.console, "err", Console(file=screen, force_terminal=True,
                                                       width=80, highlight=False))
     return screen
 

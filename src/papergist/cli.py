@@ -18,18 +18,17 @@ from typing import Annotated, Any, Iterator, Optional
 
 import typer
 from typer.core import TyperGroup
-from rich.console import Console
 
 from papergist import __version__, logs
+from papergist.console import (QuietProgress, StderrProgress, forget_secrets, parse_day,
+                               print_report, redactor, say)
 from papergist.core import Papergist, summary_problem, utc_today
 from papergist.deliver.files import check_creatable, check_writable, write_atomic
 from papergist.errors import PapergistError, UsageError
 from papergist.exits import (DELIVERY, EMPTY, EXIT_STATUSES, INCOMPLETE, INTERRUPTED, OK,
                              exit_status)
-from papergist.models import RunReport
 from papergist.pipeline import EXTENSIONS, RENDERERS, Result, render
 from papergist.publish import Delivery
-from papergist.redact import Redactor
 from papergist.settings import SETTINGS, Settings, load_settings
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_EMPTY, EXIT_DELIVERY = OK, INCOMPLETE, EMPTY, DELIVERY
@@ -60,119 +59,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-_masks: list[Redactor] = []
-
-
-def _redactor() -> Redactor:
-    """Every configured secret, read once; settings that cannot load mask Bearer tokens only."""
-    if not _masks:
-        try:
-            _masks.append(Redactor.from_settings(load_settings()))
-        except PapergistError:
-            _masks.append(Redactor())
-    return _masks[0]
-
-
-def say(text: str) -> None:
-    """One line for people on stderr, with every configured secret masked."""
-    err.print(_redactor()(text), markup=False)
-
-
-class StderrProgress:
-    """Progress on stderr: status lines, and a bar when stderr is a terminal.
-
-    A context manager: leaving it, on success, error or Ctrl-C, stops the bar, so
-    the terminal gets its cursor back.
-    """
-
-    def __init__(self) -> None:
-        self._bar: Any = None  # a rich Progress while a bar is shown
-
-    def __enter__(self) -> "StderrProgress":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Stop the bar if one is showing (safe to call again)."""
-        bar, self._bar = self._bar, None
-        if bar is not None:
-            bar.stop()
-
-    def note(self, text: str) -> None:
-        say(text)
-
-    def start(self, total: int, what: str) -> None:
-        self.close()
-        if err.is_terminal and total:
-            from rich.progress import Progress
-            self._bar = Progress(console=err, transient=True)
-            self._bar.start()
-            self._task = self._bar.add_task(what, total=total)
-
-    def advance(self) -> None:
-        if self._bar is not None:
-            self._bar.advance(self._task)
-            if self._bar.finished:
-                self.close()
-
-
-class QuietProgress(StderrProgress):
-    """`-q`: no progress at all."""
-
-    def note(self, text: str) -> None:
-        pass
-
-    def start(self, total: int, what: str) -> None:
-        pass
-
-
-def parse_day(text: str) -> date:
-    """A YYYY-MM-DD date, or a clear usage error."""
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"invalid date {text!r}: use YYYY-MM-DD, e.g. 2024-08-26") from None
-
-
-def print_report(report: RunReport, quiet: bool) -> None:
-    """The run report on stderr; failures are shown even when quiet."""
-    if not quiet:
-        notes = [f"{report.cached} from the store"] if report.cached else []
-        if report.summarized and report.usage.requests:
-            notes.append(f"{report.from_fulltext} from full text, "
-                         f"{report.summarized - report.from_fulltext} from abstracts")
-        if report.unverified:
-            notes.append(f"{report.unverified} unverified")
-        cached = f" ({'; '.join(notes)})" if notes else ""
-        tokens = (f"; {report.usage.total_tokens:,} tokens ({report.usage.prompt_tokens:,} in, "
-                  f"{report.usage.completion_tokens:,} out) in {report.usage.requests} "
-                  f"requests" if report.usage.requests else "")
-        say(f"{report.day}: {report.fetched} fetched, {report.summarized} summarized"
-            f"{cached}, {len(report.failures)} failed{tokens}")
-        print_diagnostics(report)
-    for failure in report.failures:
-        say(f"  failed {failure.paper_id} ({failure.stage}): {failure.reason}")
-
-
-def print_diagnostics(report: RunReport) -> None:
-    """What the run went through (when any of it happened), and one line per paper
-    summarized from its abstract because no full text could be used."""
-    counts = [(report.retries, "retries"), (report.throttled, "429s"),
-              (report.window_decreases, "window decreases"),
-              (report.to_pdf, "fell back to the PDF"),
-              (report.to_abstract, "fell back to the abstract")]
-    shown = [f"{n} {what}" for n, what in counts if n]
-    if shown:
-        say(f"  {', '.join(shown)}")
-    for fell in report.fallbacks:
-        if fell.to == "abstract":
-            why = f" ({'; '.join(fell.notes)})" if fell.notes else ""
-            say(f"  {fell.paper_id}: summarized from the abstract{why}")
-
-
 @app.command()
 def digest(
     day: Annotated[Optional[str], typer.Argument(
@@ -527,7 +413,7 @@ def _root(version: Annotated[bool, typer.Option(
         "message and the record's fields); implies -v. Also accepted after the command.")] = False,
 ) -> None:
     """Daily digests of AI papers (see each command's --help)."""
-    logs.configure(max(verbose, 1 if log_json else 0), log_json, _redactor())
+    logs.configure(max(verbose, 1 if log_json else 0), log_json, redactor())
 
 
 LOG_OPTIONS = frozenset({"--verbose", "--log-json"})
@@ -600,7 +486,7 @@ def utf8_streams() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: known errors become one line on stderr and their exit status."""
-    _masks.clear()  # the settings of this invocation decide what is secret
+    forget_secrets()  # the settings of this invocation decide what is secret
     utf8_streams()
     try:
         app(args=hoist_log_options(sys.argv[1:] if argv is None else argv),
