@@ -134,9 +134,9 @@ def test_tiny_budgets_keep_the_abstract_first(texts):
 
 def test_abstract_only():
     text = PaperText(paper_id="2401.00001", origin="abstract", sections=(
-        TextSection(title="Abstract", text="We propose X. It works well. 모델은 빠르다."),))
-    assert select_text(text, 1000) == "## Abstract\n\nWe propose X. It works well. 모델은 빠르다."
-    assert select_text(text, 8) == "## Abstract\n\nWe propose X."
+        TextSection(title="Abstract", text="We propose XNet. It works well. 모델은 빠르다."),))
+    assert select_text(text, 1000) == "## Abstract\n\nWe propose XNet. It works well. 모델은 빠르다."
+    assert select_text(text, 8) == "## Abstract\n\nWe propose XNet."
 
 
 def test_without_abstract_and_with_untitled_text():

@@ -138,7 +138,7 @@ def test_a_failed_regeneration_keeps_the_first_summary_and_counts_its_tokens(cli
     def plan(index, request):
         if not is_target(request):
             return None
-        if "which the paper does not" in request["messages"][-1]["content"]:
+        if "failed a check against the paper" in request["messages"][-1]["content"]:
             return Fault("status", status=429, retry_after=0)
         return Fault("other_paper")
 

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from fakes import HF_FIXTURES, shared
 from papergist.errors import SummarizeError, UsageError
 from papergist.models import SECTION_KEYS, Paper
+from papergist.sentences import split_sentences
 from papergist.summarize.offline import (
     OfflineSummarizer,
     choose_sentences,
     normalize_abstract,
-    split_sentences,
 )
 
 HF_DAYS = sorted(HF_FIXTURES.glob("*.json"))

@@ -13,7 +13,8 @@ import pytest
 from papergist.models import Verdict
 from papergist.verify import Source, check, extract_claims, verify
 from papergist.verify.claims import is_acronym
-from papergist.verify.text import drop_references, fold, split_sentences, squash
+from papergist.sentences import split_sentences
+from papergist.verify.text import drop_references, fold, squash
 
 
 def numbers(text: str) -> list[str]:

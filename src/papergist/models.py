@@ -27,10 +27,6 @@ SummarySource = Literal["abstract", "fulltext", "none"]
 ARXIV_ID_RE = re.compile(r"(\d{4}\.\d{4,5}|[a-z][a-z.\-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?\Z")
 # A BCP 47-looking language tag ("ko", "zh-TW", "en_GB"), matched whole.
 LANGUAGE_TAG_RE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
-# Words a full stop does not end a sentence after (lower case, without the last dot).
-ABBREVIATIONS = frozenset(
-    "e.g i.e et al vs cf fig figs eq eqs sec secs tab ref refs no nos approx resp "
-    "viz ca incl dr mr mrs ms prof st jr inc ltd w.r.t a.k.a".split())
 
 
 class Frozen(BaseModel):
@@ -157,6 +153,13 @@ class Evidence(Frozen):
 
 
 VerdictStatus = Literal["verified", "unverified", "unchecked"]
+
+
+# Why a summary is not verified: the one wording for readers and for the model.
+WHY_NOT_FOUND = "not found in the paper"
+WHY_GENERIC = "it names nothing specific to this paper"
+WHY_OFF_TOPIC = "it does not read as a summary of this paper"
+WHY_NOTHING_CHECKED = "nothing in this summary could be checked against the paper"
 
 
 class Verdict(Frozen):

@@ -345,7 +345,7 @@ class Pipeline:
         if verdict.status != "verified" and not summary.extractive:
             try:
                 again = await self.summarizer.summarize_text(
-                    paper, text, self.language, regenerate=verdict.unsupported, tally=tally,
+                    paper, text, self.language, regenerate=verdict, tally=tally,
                     stopwatch=clock)
             except SummarizeError as exc:
                 spent = summary.usage + getattr(exc, "usage", Usage())

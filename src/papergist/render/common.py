@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from papergist.models import LANGUAGE_TAG_RE, Digest, Verdict
+from papergist.models import (LANGUAGE_TAG_RE, WHY_GENERIC, WHY_NOT_FOUND, WHY_NOTHING_CHECKED,
+                              WHY_OFF_TOPIC, Digest, Verdict)
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".qt", ".m4v", ".ogv")
 # C0/C1 controls (but tab/newline/CR, which are whitespace), DEL, noncharacters
@@ -20,17 +21,14 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u
                       "\u2066-\u2069\ufffe\uffff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACES = re.compile(r"\s+")
-# A BCP 47-looking tag: a 2-3 letter language, then subtags ("ko", "en-GB", "zh-Hant-TW").
 
 EXTRACTIVE_NOTE = ("Summaries are extractive: each section quotes sentences of the paper's "
                    "abstract verbatim; no model wrote them.")
 
 UNVERIFIED = "Unverified summary"
 UNCHECKED = "Unchecked summary"
-NOT_FOUND = "not found in the paper"
-GENERIC = "it names nothing specific to this paper"
-OFF_TOPIC = "it does not read as a summary of this paper"
-NOTHING_CHECKED = "nothing in this summary could be checked against the paper"
+NOT_FOUND, GENERIC, OFF_TOPIC, NOTHING_CHECKED = (WHY_NOT_FOUND, WHY_GENERIC, WHY_OFF_TOPIC,
+                                                   WHY_NOTHING_CHECKED)
 
 
 def clean(text: str | None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from papergist.models import Paper, PaperText, Summary
+from papergist.models import Paper, PaperText, Summary, Verdict
 
 
 class Summarizer(Protocol):
@@ -35,7 +35,7 @@ class Summarizer(Protocol):
         """The part of `text` beyond the title and abstract that the summary is written from."""
 
     async def summarize_text(self, paper: Paper, text: PaperText, language: str,
-                             regenerate: tuple[str, ...] | None = None,
+                             regenerate: Verdict | None = None,
                              tally: Any = None, stopwatch: Any = None) -> Summary:
         """Summarize one paper (`regenerate`: an earlier try failed the check against
         the paper, with these unsupported claims), or raise `SummarizeError` (with

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from papergist.sentences import sentence_spans
 from papergist.models import PaperText
 
 _WIDE = re.compile(  # one token each: CJK, Hangul, kana and full-width forms
@@ -25,7 +26,6 @@ _WIDE = re.compile(  # one token each: CJK, Hangul, kana and full-width forms
 _OTHER = re.compile(r"[^\x00-\x7f]")  # other non-ASCII (Greek, symbols, accents): half a token
 _SEP = "\n\n"
 _SEP_UNITS = len(_SEP)  # an ASCII character is one unit; a token is four units
-_CUT = re.compile(r"(?<=[.!?。！？])[\"'”’)\]]*(?=\s)|(?<=[。！？])|\n")
 _WORD = re.compile(r"\s+")
 _ELLIPSIS = " …"
 
@@ -110,7 +110,7 @@ def _prefix(text: str, units: int) -> str:
     """
     if _units(text) <= units:
         return text
-    best = _longest(text, sorted({m.end() for m in _CUT.finditer(text)}), units)
+    best = _longest(text, [end for _, end in sentence_spans(text)], units)
     if best:
         return best
     kept = _longest(text, [m.start() for m in _WORD.finditer(text)], units - _units(_ELLIPSIS))

@@ -23,7 +23,8 @@ from papergist.errors import ConfigError, SummarizeError, UsageError
 from papergist.http import NoStopwatch, Stopwatch, env_options, retry_after_seconds
 from papergist.logs import emit, logger
 from papergist.redact import Redactor
-from papergist.models import LANGUAGE_TAG_RE, Paper, PaperText, Sections, Summary, Usage
+from papergist.models import (LANGUAGE_TAG_RE, Paper, PaperText, Sections, Summary, Usage,
+                              Verdict)
 from papergist.settings import Settings
 from papergist.summarize.budget import estimate_tokens, select_text
 from papergist.summarize.prompts import (PROMPT_VERSION, build_messages, regenerate_message,
@@ -362,7 +363,7 @@ class LLMSummarizer:
         return hashlib.sha256(sent.encode("utf-8")).hexdigest()
 
     async def summarize_text(self, paper: Paper, text: PaperText, language: str,
-                             regenerate: tuple[str, ...] | None = None,
+                             regenerate: Verdict | None = None,
                              tally: Stats | None = None,
                              stopwatch: Stopwatch = NoStopwatch()) -> Summary:
         """Summarize from `text`, or raise `SummarizeError` with the reason.
@@ -371,8 +372,8 @@ class LLMSummarizer:
         fault: the model gets a repair turn, then fresh requests with backoff,
         `REPLY_ATTEMPTS` replies in all. A reply in the wrong language gets one
         repair turn; a second one ends the paper. `regenerate`: an earlier
-        summary failed the check against the paper (these unsupported claims,
-        or none when it named nothing specific); the model is told so. `tally`
+        summary failed the check against the paper with this verdict; the model
+        is told why. `tally`
         counts the requests sent for this paper, resends included; `stopwatch`
         (the paper's time budget) is paused while a request waits in line.
         """

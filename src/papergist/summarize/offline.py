@@ -11,23 +11,13 @@ import itertools
 import re
 
 from papergist.errors import SummarizeError, UsageError
-from papergist.models import ABBREVIATIONS, SECTION_KEYS, Paper, PaperText, Sections, Summary
+from papergist.models import SECTION_KEYS, Paper, PaperText, Sections, Summary, Verdict
+from papergist.sentences import split_sentences
 
 PROMPT_VERSION = "extractive-1"
 SECTION_CAP = 400  # characters; a section grows past one sentence only below this
 MAX_PER_SECTION = 2
 EXTRA_MIN_SCORE = 4.0  # a second sentence must score at least this for its section
-
-# Tokens whose trailing period never ends a sentence (compared lowercase).
-# A candidate boundary: terminator(s), closing quotes/brackets, then whitespace,
-# or no space at all between two words ("estimators.We propose").
-_BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?:\s+|(?<=[a-z][a-z][.!?])(?=[A-Z][a-z]))")
-# A new sentence starts with uppercase, a digit, a quote, a bracket or a camel-cased
-# name ("xGen-MM", "mPLUG").
-_SENTENCE_START = re.compile(r"[A-Z0-9\"'“‘(\[]|[a-z]+[A-Z]")
-_NOT_AN_END = re.compile(r"[A-Z]|(?:[A-Za-z]\.)+[A-Za-z]")  # "P." (initial), "U.S."
-_TOKEN_BEFORE = re.compile(r"[(\"'“‘\[]*(\S*)\Z")  # the word a terminator ends
-
 
 CUES = {  # section -> (case-insensitive regex, weight)
     "whats_new": (
@@ -93,52 +83,6 @@ def normalize_abstract(text: str) -> str:
     """Undo hard line wraps: paragraph lines joined by single spaces, paragraphs kept."""
     paragraphs = re.split(r"\n\s*\n", text.strip())
     return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
-
-
-def _protected_spans(text: str) -> list[tuple[int, int]]:
-    """Spans inside matched (), [] pairs; no sentence ends in them."""
-    stack: list[tuple[str, int]] = []
-    spans: list[tuple[int, int]] = []
-    for i, ch in enumerate(text):
-        if ch in "([":
-            stack.append((ch, i))
-        elif ch in ")]" and stack and stack[-1][0] == "(["[")]".index(ch)]:
-            spans.append((stack.pop()[1], i))
-    return spans
-
-
-def _is_boundary(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> bool:
-    """True when the candidate boundary text[start:end] really ends a sentence."""
-    if not _SENTENCE_START.match(text, end) or any(lo < start and end <= hi for lo, hi in spans):
-        return False
-    before = _TOKEN_BEFORE.search(text, max(0, start - 200), start)
-    token = before.group(1) if before else ""
-    if not text[end - 1].isspace() and re.search(r"[/@:]", token):
-        return False  # no space after it, inside a URL or path
-    if text[start] != ".":
-        return True
-    return token.lower() not in ABBREVIATIONS and not _NOT_AN_END.fullmatch(token)
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split text into sentences, each returned verbatim (stripped) from `text`.
-
-    A sentence ends at . ! or ? (plus closing quotes/brackets) followed by
-    whitespace and an uppercase letter, digit, quote or bracket, or by a
-    capitalised word with the space missing ("data.We"); never after e.g., i.e.,
-    et al., vs., Fig., Eq. or initials, inside parentheses, decimals or URLs.
-    Blank lines always end a sentence.
-    """
-    sentences = []
-    for paragraph in re.split(r"\n\s*\n", text):
-        spans = _protected_spans(paragraph)
-        begin = 0
-        for match in _BOUNDARY.finditer(paragraph):
-            if _is_boundary(paragraph, match.start(), match.end(), spans):
-                sentences.append(paragraph[begin:match.end()].strip())
-                begin = match.end()
-        sentences.append(paragraph[begin:].strip())
-    return [s for s in sentences if s]
 
 
 def _title_name(title: str) -> str:
@@ -259,7 +203,7 @@ class OfflineSummarizer:
         return []
 
     async def summarize_text(self, paper: Paper, text: PaperText, language: str,
-                             regenerate: tuple[str, ...] | None = None,
+                             regenerate: Verdict | None = None,
                              tally: object = None, stopwatch: object = None) -> Summary:
         """The pipeline's entry point: the abstract is all this summarizer reads
         (quoting it, it has nothing to regenerate and sends nothing: `regenerate`,

@@ -13,6 +13,7 @@ from functools import lru_cache
 from importlib import resources
 from string import Template
 
+from papergist.models import WHY_GENERIC, WHY_NOTHING_CHECKED, WHY_OFF_TOPIC, Verdict
 from papergist.summarize.language import language_name
 
 PROMPT_VERSION = "summary-v1"
@@ -57,13 +58,15 @@ def build_messages(title: str, abstract: str, body: str | None, language: str) -
             {"role": "user", "content": user}]
 
 
-def regenerate_message(unsupported: tuple[str, ...]) -> dict:
+def regenerate_message(verdict: Verdict) -> dict:
     """What to tell the model when its summary failed the check against the paper."""
-    if unsupported:
-        problems = "it states " + ", ".join(f'"{data(c)}"' for c in unsupported) + \
-            ", which the paper does not"
-    else:
-        problems = "it names nothing specific to this paper"
+    reasons = [WHY_OFF_TOPIC] if verdict.off_topic else []
+    if verdict.unsupported:
+        reasons.append("it states " + ", ".join(f'"{data(c)}"' for c in verdict.unsupported)
+                       + ", which the paper does not")
+    if not reasons:
+        reasons.append(WHY_NOTHING_CHECKED if verdict.status == "unchecked" else WHY_GENERIC)
+    problems = "; ".join(reasons)
     return {"role": "user", "content": template("regenerate").substitute(problems=problems)}
 
 

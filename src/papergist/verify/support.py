@@ -41,7 +41,8 @@ from papergist.verify.claims import Claim, acronym_like, extract_claims
 from papergist.verify.lexicon import (FUNCTION_WORDS, GENERIC_HEADS, GENERIC_WORDS, NUMBER_WORDS,
                                       STOPWORDS, UBIQUITOUS)
 from papergist.verify.numbers import find_number_words, find_numbers, rounded_keys, value_key
-from papergist.verify.text import (drop_references, fold, norm_token, split_sentences,
+from papergist.sentences import split_sentences
+from papergist.verify.text import (drop_references, fold, norm_token,
                                    strip_markdown, tokens)
 from papergist.verify.topic import off_topic, overlap, too_short
 

@@ -11,7 +11,6 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from papergist.models import ABBREVIATIONS
 
 
 
@@ -77,30 +76,6 @@ def drop_references(text: str) -> str:
 
 
 # --- sentences ----------------------------------------------------------------------
-
-# Tokens whose trailing period never ends a sentence (compared lowercase); the one
-# list for every splitter (`summarize.offline` keeps a copy to switch to this one).
-_CANDIDATE = re.compile(r"(?<=[.!?。！？])[\"')\]]*\s+(?=\S)|(?<=[。！？])(?=\S)")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of `text`: blocks at blank lines and line breaks, then at sentence
-    ends (`.!?` and CJK `。！？`) not after abbreviations, initials or decimals."""
-    sentences: list[str] = []
-    for block in text.split("\n"):
-        start = 0
-        for m in _CANDIDATE.finditer(block):
-            end = m.start()
-            word = re.search(r"(\S+)[.!?]$", block[max(start, end - 40):end])
-            if word and block[end - 1] == ".":
-                token = word.group(1).lower().lstrip("([\"'")
-                if token in ABBREVIATIONS or re.fullmatch(r"[a-z]|(?:[a-z]\.)+[a-z]", token):
-                    continue
-            sentences.append(block[start:m.end()].strip())
-            start = m.end()
-        sentences.append(block[start:].strip())
-    return [s for s in sentences if s]
-
 
 # --- squashed tokens ----------------------------------------------------------------
 
