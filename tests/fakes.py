@@ -16,6 +16,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
@@ -232,7 +233,10 @@ def load_day(day: str) -> list[dict]:
 
 
 class FakeHF(FakeServer):
-    """The HF Daily Papers API: `/api/daily_papers?date=&limit=&p=`.
+    """The HF Daily Papers API: `/api/daily_papers?date=&limit=&p=` (or `week=2024-W34`,
+    `month=2024-08`: the entries of the days of that week or month, up to `today`,
+    day after day, as documented in huggingface/hub-docs#2065; HF's own order within
+    a week is not documented, papergist orders by upvotes itself).
 
     `days` maps a date to its entries; unknown dates answer `[]` (a weekend),
     dates after `today` answer 400 as HF does. `fail(request)` can replace any
@@ -255,16 +259,34 @@ class FakeHF(FakeServer):
         failure = self.fail(req) if self.fail is not None else None
         if failure is not None:
             return failure
-        day = req.query.get("date", self.today)
-        if len(day) != 10 or day > self.today:
-            return Reply(400, json.dumps({"error": f'"date" must be a date before {self.today}'}))
+        listed = self._listed(req.query)
+        if isinstance(listed, Reply):
+            return listed
         limit = int(req.query.get("limit", self.default_limit))
         if self.max_page is not None:
             limit = min(limit, self.max_page)
         page = int(req.query.get("p", 0))
-        entries = self.days.get(day, [])[page * limit:(page + 1) * limit]
+        entries = listed[page * limit:(page + 1) * limit]
         return Reply(200, json.dumps(entries, ensure_ascii=False),
                      {"Content-Type": "application/json; charset=utf-8"})
+
+
+    def _listed(self, query: dict[str, str]) -> list[dict] | Reply:
+        """Every entry the query asks for, or HF's 400."""
+        if "week" in query or "month" in query:
+            wanted = query.get("week") or query["month"]
+            try:
+                in_period = (lambda d: f"{d.isocalendar()[0]}-W{d.isocalendar()[1]:02d}") \
+                    if "week" in query else (lambda d: f"{d:%Y-%m}")
+                days = sorted(d for d in self.days if d <= self.today
+                              and in_period(date.fromisoformat(d)) == wanted)
+            except ValueError:
+                return Reply(400, json.dumps({"error": "invalid period"}))
+            return [e for d in days for e in self.days[d]]
+        day = query.get("date", self.today)
+        if len(day) != 10 or day > self.today:
+            return Reply(400, json.dumps({"error": f'"date" must be a date before {self.today}'}))
+        return self.days.get(day, [])
 
 
 # What the legacy API answers for an id it cannot read, as recorded in

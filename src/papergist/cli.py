@@ -27,6 +27,7 @@ from papergist.deliver.files import check_creatable, check_writable, write_atomi
 from papergist.errors import PapergistError, UsageError
 from papergist.exits import (DELIVERY, EMPTY, EXIT_STATUSES, INCOMPLETE, INTERRUPTED, OK,
                              exit_status)
+from papergist.models import Digest
 from papergist.pipeline import EXTENSIONS, RENDERERS, Result, render
 from papergist.publish import Delivery
 from papergist.settings import SETTINGS, Settings, load_settings
@@ -66,13 +67,20 @@ def digest(
                                "day the feed has published.")] = None,
     ids: Annotated[Optional[str], typer.Option(
         "--ids", metavar="IDS", help="Comma-separated arXiv ids: a digest of these papers instead of a day.")] = None,
+    week: Annotated[Optional[str], typer.Option(
+        "--week", metavar="YYYY-Www", help="A digest of an ISO week of the feed, e.g. 2024-W34.")] = None,
+    month: Annotated[Optional[str], typer.Option(
+        "--month", metavar="YYYY-MM", help="A digest of a month of the feed, e.g. 2024-08.")] = None,
+    top: Annotated[Optional[int], typer.Option(
+        "--top", metavar="N", help="Only the N most upvoted papers of the day, week or month.")] = None,
     fmt: Annotated[str, typer.Option(
         "--format", "-f", metavar="FORMAT", help="markdown (the classic layout) or json.")] = "markdown",
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")] = None,
     out_dir: Annotated[Optional[Path], typer.Option(
         "--out-dir", metavar="DIR", help="Write DIR/YYYY/MM/DD.md (or .json) instead of stdout; "
-        "with --ids, DIR/ids/YYYY-MM-DD-HASH.md (HASH: of the sorted ids), never a day's file.")] = None,
+        "with --ids, DIR/ids/YYYY-MM-DD-HASH.md (HASH: of the sorted ids), never a day's file; "
+        "with --week or --month, DIR/weekly/YYYY-Www.md or DIR/monthly/YYYY-MM.md.")] = None,
     since: Annotated[Optional[str], typer.Option(
         "--since", metavar="DATE", help="First day of a range (needs --out-dir); days already written "
                         "are skipped.")] = None,
@@ -107,7 +115,7 @@ def digest(
         "--refresh", help="Summarize again even when a stored summary of the same text exists.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
-    """Build the digest of one day of HF Daily Papers (or of arXiv ids).
+    """Build the digest of one day of HF Daily Papers (or a week, a month, or arXiv ids).
 
     \b
     Examples:
@@ -115,6 +123,7 @@ def digest(
       papergist digest                               # the newest published day
       papergist digest 2024-08-26 --format json -o 2024-08-26.json
       papergist digest --ids 2408.12637,2408.13252
+      papergist digest --week 2024-W34 --top 20       # the week's 20 most upvoted
       papergist digest 2024-08-26 --model gpt-4o-mini --lang ko
       OPENAI_BASE_URL=http://localhost:11434/v1 papergist digest --model llama3.1
       papergist digest --out-dir papers --publish email,slack        # the daily cron
@@ -122,9 +131,11 @@ def digest(
     """
     if fmt not in RENDERERS:
         raise UsageError(f"unknown format {fmt!r}: use one of {', '.join(RENDERERS)}")
-    chosen = [name for name, value in (("DATE", day), ("--ids", ids), ("--since", since)) if value]
+    chosen = [name for name, value in (("DATE", day), ("--ids", ids), ("--since", since),
+                                       ("--week", week), ("--month", month)) if value]
     if len(chosen) > 1:
-        raise UsageError(f"give only one of DATE, --ids and --since (got {' and '.join(chosen)})")
+        raise UsageError(f"give only one of DATE, --ids, --since, --week and --month "
+                         f"(got {' and '.join(chosen)})")
     if since and out_dir is None:
         raise UsageError("--since writes one file per day: give --out-dir DIR")
     if until and not since:
@@ -140,17 +151,22 @@ def digest(
                               "rpm": rpm, "tpm": tpm, "max_tokens": max_tokens,
                               "on_unverified": on_unverified})
     channels = [c.strip() for c in (publish_to or "").split(",") if c.strip()]
-    if channels and (since or ids):
-        raise UsageError("--publish works with one day of the feed, not --ids or --since")
+    if channels and (since or ids or week or month):
+        raise UsageError("--publish works with one day of the feed, not --ids, --since, "
+                         "--week or --month")
     with _open(settings, quiet, refresh) as pg:
         if channels:
             pg.check_channels(channels)  # a missing setting is said before any work
         if since:
             assert out_dir is not None  # checked above: --since needs --out-dir
             code = _digest_range(pg, parse_day(since), parse_day(until) if until else None,
-                                 out_dir, fmt, quiet)
+                                 out_dir, fmt, quiet, top)
+        elif week or month:
+            result = pg.digest(week=week, month=month, top=top)
+            path = _period_path(out_dir, result.digest, fmt)
+            code = _report_and_write(result, output or path, fmt, quiet, False)
         else:
-            code, used = _digest_one(pg, day, ids, fmt, output, out_dir, quiet)
+            code, used = _digest_one(pg, day, ids, fmt, output, out_dir, quiet, top)
         if channels and code in (EXIT_OK, EXIT_INCOMPLETE):
             code = max(code, _report_deliveries(pg.publish(used, channels, if_changed=True),
                                                 quiet))
@@ -176,22 +192,24 @@ def _report_and_write(result: Result, path: Path | None, fmt: str, quiet: bool,
     print_report(result.report, quiet)
     if not result.digest.items:
         if not (quiet and empty_expected):
-            say(f"No papers in HF Daily Papers for {result.digest.date} (the feed has "
-                "none on weekends and holidays); nothing written.")
+            why = " (the feed has none on weekends and holidays)" \
+                if result.digest.kind == "daily" else ""
+            say(f"No papers in HF Daily Papers for {result.digest.label}{why}; nothing written.")
         return EXIT_EMPTY
     _emit(render(result.digest, fmt), path, quiet)
     return exit_status(result)
 
 
 def _digest_one(pg: Papergist, day_text: str | None, ids: str | None, fmt: str,
-                output: Path | None, out_dir: Path | None, quiet: bool) -> tuple[int, date]:
+                output: Path | None, out_dir: Path | None, quiet: bool,
+                top: int | None) -> tuple[int, date]:
     """One digest (a day, or arXiv ids); its exit status and the day it is for."""
     if ids:
         wanted = [i.strip() for i in ids.split(",") if i.strip()]
-        result = pg.digest(ids=wanted)
+        result = pg.digest(ids=wanted, top=top)
         path = _ids_path(out_dir, result.digest.date, wanted, fmt)
     else:
-        result = pg.digest(parse_day(day_text) if day_text else _newest_day(pg, quiet))
+        result = pg.digest(parse_day(day_text) if day_text else _newest_day(pg, quiet), top=top)
         path = _day_path(out_dir, result.digest.date, fmt)
     return _report_and_write(result, output or path, fmt, quiet, False), result.digest.date
 
@@ -207,6 +225,13 @@ def _day_path(out_dir: Path | None, day: date, fmt: str) -> Path | None:
     if out_dir is None:
         return None
     return out_dir / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}.{EXTENSIONS[fmt]}"
+
+
+def _period_path(out_dir: Path | None, digest: Digest, fmt: str) -> Path | None:
+    """DIR/weekly/YYYY-Www.EXT or DIR/monthly/YYYY-MM.EXT."""
+    if out_dir is None:
+        return None
+    return out_dir / digest.kind / f"{digest.label}.{EXTENSIONS[fmt]}"
 
 
 def _ids_path(out_dir: Path | None, day: date, ids: list[str], fmt: str) -> Path | None:
@@ -230,7 +255,7 @@ def _emit(text: str, path: Path | None, quiet: bool) -> None:
 
 
 def _digest_range(pg: Papergist, since: date, until: date | None, out_dir: Path, fmt: str,
-                  quiet: bool) -> int:
+                  quiet: bool, top: int | None) -> int:
     """Every day from `since` to `until` not yet written; empty days are not failures."""
     worst = EXIT_OK
 
@@ -241,7 +266,7 @@ def _digest_range(pg: Papergist, since: date, until: date | None, out_dir: Path,
             return True
         return False
 
-    for done in pg.digest_days(since, until, skip=written):
+    for done in pg.digest_days(since, until, skip=written, top=top):
         if done.result is not None:
             code = _report_and_write(done.result, _day_path(out_dir, done.day, fmt), fmt, quiet,
                                      empty_expected=True)

@@ -24,8 +24,9 @@ from typing import Any, Callable, Iterator, Mapping, Sequence, overload
 from papergist.errors import EmptyFeed, MalformedResponse, PapergistError, UsageError
 from papergist.exits import exit_status
 from papergist.http import HttpClient
-from papergist.models import Digest, PaperFailure, Verdict
-from papergist.pipeline import Pipeline, Progress, Result, Silent, check_day
+from papergist.models import (PERIODS, Digest, DigestKind, PaperFailure, PeriodKind, Verdict,
+                              period_start)
+from papergist.pipeline import Pipeline, Progress, Result, Silent, check_day, check_period
 from papergist.publish import Delivery, publish, targets
 from papergist.settings import Settings, load_settings
 from papergist.site import SiteReport, build_site
@@ -168,28 +169,48 @@ class Papergist:
                            f"published{growing}")
         return found.day
 
-    def digest(self, day: date | None = None, *, ids: Sequence[str] | None = None) -> Result:
-        """The digest of one day of the feed (default: the newest), or of arXiv ids.
+    def digest(self, day: date | None = None, *, ids: Sequence[str] | None = None,
+               week: str | date | None = None, month: str | date | None = None,
+               top: int | None = None) -> Result:
+        """The digest of one day of the feed (default: the newest), of arXiv ids, or of
+        a week ("2024-W34", or any day in it) or a month ("2024-08", or any day in it).
 
-        Recorded as a run in the store. Raises `EmptyFeed` never: an empty day is a
-        `Result` with no items; a source that fails raises `SourceError`.
+        `top`: only the N most upvoted papers of the list. Recorded as a run in the
+        store. An empty list is a `Result` with no items; a source that fails
+        raises `SourceError`; asking for more than one of day, ids, week and month
+        raises `UsageError`.
         """
+        asked = [n for n, v in (("a day", day), ("ids", ids), ("a week", week),
+                                ("a month", month)) if v is not None]
+        if len(asked) > 1:
+            raise UsageError(f"give one of a day, ids, a week or a month (got {' and '.join(asked)})")
+        if top is not None and top < 1:
+            raise UsageError(f"top must be 1 or more (got {top})")
         if ids is not None:
-            if day is not None:
-                raise UsageError("give a day or ids, not both")
             if not ids:
                 raise UsageError("--ids needs at least one arXiv id, e.g. --ids 2408.12637")
+            if top is not None:
+                raise UsageError("top picks the most upvoted of a list: give a day, a week or "
+                                 "a month, not ids")
             on = self.today()
             return self._recorded("digest --ids", on,
                                   lambda pipe: pipe.ids_digest(list(ids), on))
+        if week is not None or month is not None:
+            kind: PeriodKind = "weekly" if week is not None else "monthly"
+            start = _period_start(kind, week if week is not None else month)
+            check_period(kind, start, self.today())
+            return self._recorded(f"digest --{PERIODS[kind][0]}", start,
+                                  lambda pipe: pipe.period_digest(kind, start, top))
         if day is None:
             day = self.newest_day()
         check_day(day, self.today())
-        return self._recorded("digest", day, lambda pipe: pipe.day_digest(day))
+        return self._recorded("digest", day, _day_digest(day, top))
 
     def digest_days(self, since: date, until: date | None = None, *,
-                    skip: Callable[[date], bool] = lambda day: False) -> Iterator[DayResult]:
-        """Each day from `since` to `until` (default today), oldest first.
+                    skip: Callable[[date], bool] = lambda day: False,
+                    top: int | None = None) -> Iterator[DayResult]:
+        """Each day from `since` to `until` (default today), oldest first (`top`: each
+        day's N most upvoted papers).
 
         Days for which `skip(day)` is true are not fetched. A source failure
         stops the range (raised); the days before it were already yielded.
@@ -204,7 +225,7 @@ class Papergist:
             if skip(day):
                 yield DayResult(day, None)
                 continue
-            yield DayResult(day, self._recorded("digest --since", day, _day_digest(day)))
+            yield DayResult(day, self._recorded("digest --since", day, _day_digest(day, top)))
 
     def _recorded(self, command: str, day: date, build: Callable[[Pipeline], Result]) -> Result:
         """Run `build` as a run recorded in the store, with how it ended."""
@@ -214,7 +235,8 @@ class Papergist:
         try:
             result = build(pipe)
             if not result.digest.items and result.report.failures:
-                raise MalformedResponse(f"no paper of {day} could be read; nothing written:"
+                raise MalformedResponse(f"no paper of {result.digest.label} could be read; "
+                                        "nothing written:"
                                         f"{_failure_lines(result.report.failures)}")
             code = exit_status(result)
             self._say_run_notes()
@@ -263,9 +285,10 @@ class Papergist:
         return build_site(self.store, out, language=self.language,
                           site_url=self.settings.site_url)
 
-    def load_digest(self, day: date) -> Digest | None:
-        """The stored digest of `day` in this language, if any."""
-        return self.store.load_digest(day, self.language)
+    def load_digest(self, day: date, kind: DigestKind = "daily") -> Digest | None:
+        """The stored digest of `day` in this language, if any (`kind` "weekly" or
+        "monthly" with the first day of the week or month)."""
+        return self.store.load_digest(day, self.language, kind)
 
     # the full-text cache --------------------------------------------------
 
@@ -338,9 +361,19 @@ def summary_problem(item: object) -> str | None:
     return None
 
 
-def _day_digest(day: date) -> Callable[[Pipeline], Result]:
-    """What builds the digest of `day` with a pipeline."""
-    return lambda pipe: pipe.day_digest(day)
+def _period_start(kind: PeriodKind, when: str | date | None) -> date:
+    """The first day of the week or month named ("2024-W34", "2024-08") or containing a day."""
+    if isinstance(when, date):
+        return when - timedelta(days=when.weekday()) if kind == "weekly" else when.replace(day=1)
+    try:
+        return period_start(kind, str(when))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _day_digest(day: date, top: int | None = None) -> Callable[[Pipeline], Result]:
+    """What builds the digest of `day` (its `top` most upvoted) with a pipeline."""
+    return lambda pipe: pipe.day_digest(day, top)
 
 
 def check_summary(sections: dict[str, str], title: str, abstract: str,

@@ -246,12 +246,53 @@ class DigestItem(Frozen):
     source_notes: tuple[str, ...] = ()  # why a better text was not used ("html: HTTP 404")
 
 
+DigestKind = Literal["daily", "ids", "weekly", "monthly"]
+PeriodKind = Literal["weekly", "monthly"]
+PERIODS: dict[PeriodKind, tuple[str, str]] = {  # kind -> (HF's query parameter, example)
+    "weekly": ("week", "2024-W34"),
+    "monthly": ("month", "2024-08"),
+}
+
+
+def period_start(kind: PeriodKind, label: str) -> date:
+    """The first day of an ISO week ("2024-W34": its Monday) or a month ("2024-08");
+    a ValueError naming the form otherwise."""
+    example = PERIODS[kind][1]
+    text = label.strip()
+    try:
+        if kind == "weekly" and re.fullmatch(r"\d{4}-W\d{2}", text):
+            return date.fromisocalendar(int(text[:4]), int(text[6:]), 1)
+        if kind == "monthly" and re.fullmatch(r"\d{4}-\d{2}", text):
+            return date(int(text[:4]), int(text[5:]), 1)
+    except ValueError:
+        pass
+    form = "YYYY-Www (an ISO week)" if kind == "weekly" else "YYYY-MM"
+    raise ValueError(f"invalid {PERIODS[kind][0]} {label!r}: use {form}, e.g. {example}")
+
+
+def period_label(kind: str, start: date) -> str:
+    """"2024-W34" for the week starting `start`, "2024-08" for a month, else the day."""
+    if kind == "weekly":
+        year, week, _ = start.isocalendar()
+        return f"{year}-W{week:02d}"
+    return f"{start:%Y-%m}" if kind == "monthly" else start.isoformat()
+
+
 class Digest(Frozen):
-    """A day's digest, papers in reading order (upvotes descending, ties in feed order)."""
+    """A digest, papers in reading order (upvotes descending, ties in feed order).
+
+    `date` is the day of a daily digest, the day an id digest was made, or the
+    first day of the week or month of a weekly or monthly one (`label` names it).
+    """
 
     date: date
     items: tuple[DigestItem, ...]
-    kind: Literal["daily", "ids"] = "daily"
+    kind: DigestKind = "daily"
+
+    @property
+    def label(self) -> str:
+        """"2024-08-26", "2024-W34" or "2024-08"."""
+        return period_label(self.kind, self.date)
 
     @property
     def extractive(self) -> bool:

@@ -17,13 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from datetime import date, datetime, timezone
-from typing import Any, Callable, Coroutine, Literal, Protocol, Sequence
+from typing import Any, Callable, Coroutine, Protocol, Sequence
 
 from papergist.errors import SummarizeError, UsageError
 from papergist.http import AsyncHttpClient, HttpClient
 from papergist.logs import emit, logger
-from papergist.models import (Digest, DigestItem, Fallback, ListedPaper, Paper, PaperFailure,
-                              PaperText, RunReport, Summary, Usage)
+from papergist.models import (Digest, DigestItem, DigestKind, Fallback, ListedPaper, Paper,
+                              PaperFailure, PaperText, PeriodKind, RunReport, Summary, Usage,
+                              period_label)
 from papergist.render.json_digest import render_json
 from papergist.render.common import verdict_note
 from papergist.render.markdown import render_markdown
@@ -75,6 +76,12 @@ def check_day(day: date, today: date) -> None:
     if day > today:
         raise UsageError(f"{day} is in the future (today is {today} in UTC); "
                          "HF Daily Papers has no list for it yet")
+
+
+def check_period(kind: PeriodKind, start: date, today: date) -> None:
+    """A week or month that has begun (in UTC)."""
+    if start > today:
+        raise UsageError(f"{period_label(kind, start)} has not begun (today is {today} in UTC)")
 
 
 class PaperClock:
@@ -172,15 +179,31 @@ class Pipeline:
                 "throttled": sum(c.throttled for c in clients) + (stats.throttled if stats else 0),
                 "window_decreases": window.decreases if window else 0}
 
-    def day_digest(self, day: date) -> Result:
-        """Fetch, store and summarize one day of the HF feed."""
+    def day_digest(self, day: date, top: int | None = None) -> Result:
+        """Fetch, store and summarize one day of the HF feed (`top`: its N most upvoted)."""
         self.summarizer.check_language(self.language)
         before = self.counters()
         self.progress.note(f"Fetching HF Daily Papers for {day}")
         daily, fetch_failures = HFDailySource(self.http, self.settings).fetch(day)
         self.store.save_day(daily)
         self.progress.note(f"{len(daily.entries)} papers on {day}")
-        return self._summarized(day, "daily", list(daily.entries), fetch_failures, before)
+        return self._summarized(day, "daily", _most_upvoted(list(daily.entries), top),
+                                fetch_failures, before)
+
+    def period_digest(self, kind: PeriodKind, start: date, top: int | None = None) -> Result:
+        """Fetch, store and summarize a week or a month of the HF feed (`start`: its
+        first day); `top`: only the N most upvoted papers."""
+        self.summarizer.check_language(self.language)
+        before = self.counters()
+        label = period_label(kind, start)
+        self.progress.note(f"Fetching HF Daily Papers for {label}")
+        listed, fetch_failures = HFDailySource(self.http, self.settings).fetch_period(kind, start)
+        entries = _most_upvoted(list(listed.entries), top)
+        self.store.save_papers([e.paper for e in entries])
+        left = f" (the {len(entries)} most upvoted kept)" if len(entries) < len(listed.entries) \
+            else ""
+        self.progress.note(f"{len(listed.entries)} papers in {label}{left}")
+        return self._summarized(start, kind, entries, fetch_failures, before)
 
     def ids_digest(self, ids: Sequence[str], day: date) -> Result:
         """Fetch arXiv papers by id, store and summarize them, in the order asked."""
@@ -195,7 +218,7 @@ class Pipeline:
         listed = [ListedPaper(paper=p, rank=n) for n, p in enumerate(papers, 1)]
         return self._summarized(day, "ids", listed, failures, before)
 
-    def _summarized(self, day: date, kind: Literal["daily", "ids"], listed: list[ListedPaper],
+    def _summarized(self, day: date, kind: DigestKind, listed: list[ListedPaper],
                     fetch_failures: Sequence[PaperFailure], before: dict[str, int]) -> Result:
         self.progress.start(len(listed), "Summarizing")
         outcomes = self.run(self._summarize_all([e.paper for e in listed]))
@@ -374,6 +397,14 @@ class Pipeline:
             summary = summary.model_copy(update={
                 "verification": verdict.model_copy(update={"warn": False})})
         return Outcome(summary=summary, cached=cached, unverified=True)
+
+
+def _most_upvoted(entries: list[ListedPaper], top: int | None) -> list[ListedPaper]:
+    """The `top` most upvoted entries (ties: feed order), in feed order; all if None."""
+    if top is None or top >= len(entries):
+        return entries
+    kept = sorted(entries, key=lambda e: (-(e.upvotes or 0), e.rank))[:top]
+    return sorted(kept, key=lambda e: e.rank)
 
 
 def _stamp() -> datetime:

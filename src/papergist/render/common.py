@@ -51,14 +51,18 @@ def lang_tag(value: str | None) -> str | None:
     return tag if LANGUAGE_TAG_RE.fullmatch(tag) else None
 
 
+KIND_NAMES = {"daily": "Daily Papers", "ids": "arXiv Papers", "weekly": "Weekly Papers",
+              "monthly": "Monthly Papers"}
+
+
 def digest_kind(digest: Digest) -> str:
-    """"Daily Papers", or "arXiv Papers" for an id list."""
-    return "arXiv Papers" if digest.kind == "ids" else "Daily Papers"
+    """"Daily Papers", "arXiv Papers" (an id list), "Weekly Papers" or "Monthly Papers"."""
+    return KIND_NAMES[digest.kind]
 
 
 def digest_title(digest: Digest) -> str:
-    """"Daily Papers (2024-08-26)" (or "arXiv Papers (...)" for an id list)."""
-    return f"{digest_kind(digest)} ({digest.date.isoformat()})"
+    """"Daily Papers (2024-08-26)", "Weekly Papers (2024-W34)", ..."""
+    return f"{digest_kind(digest)} ({digest.label})"
 
 
 @dataclass(frozen=True)

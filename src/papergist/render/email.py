@@ -182,7 +182,7 @@ def _text(digest: Digest, shown: int, archive: str | None) -> str:
 
 def subject(digest: Digest) -> str:
     """"Daily Papers 2024-08-26: 11 papers"."""
-    return f"{digest_kind(digest)} {digest.date.isoformat()}: {count_text(len(digest.items))}"
+    return f"{digest_kind(digest)} {digest.label}: {count_text(len(digest.items))}"
 
 
 def message_id(*keys: str, domain: str | None = None) -> str:

@@ -211,7 +211,7 @@ def paper_view(item: DigestItem, day: date, site_url: str | None = None) -> Pape
 
 
 def _page(digest: Digest, site_url: str | None, feed: bool) -> dict[str, object]:
-    return {"csp": CSP, "lang": language(digest), "date": digest.date.isoformat(),
+    return {"csp": CSP, "lang": language(digest), "date": digest.label,
             "heading": digest_title(digest), "kind": digest_kind(digest), "site": bool(site_url),
             "index_url": site_link(site_url, INDEX_PATH),
             "feed_url": site_link(site_url, FEED_PATH) if feed else None,

@@ -1,4 +1,5 @@
-"""The Hugging Face Daily Papers feed: `GET {HF_ENDPOINT}/api/daily_papers?date=`.
+"""The Hugging Face Daily Papers feed: `GET {HF_ENDPOINT}/api/daily_papers?date=`
+(or `?week=2024-W34`, `?month=2024-08`: the same entries, for a week or a month).
 
 Parses every field generation the API has had (2024 to 2026: `mediaUrl`,
 `mediaUrls`/`thumbnail`, `submittedBy`, `ai_summary`, `githubRepo`,
@@ -17,11 +18,12 @@ from typing import Any
 
 from papergist.errors import MalformedResponse, SourceRejected, UsageError
 from papergist.http import HttpClient
-from papergist.models import ARXIV_ID_RE, DailyList, ListedPaper, Paper, PaperFailure
+from papergist.models import (ARXIV_ID_RE, PERIODS, DailyList, ListedPaper, Paper, PaperFailure,
+                              PeriodKind, period_label)
 from papergist.settings import Settings
 from papergist.sources.text import bounded, one_line, unwrap
 
-MAX_PAGES = 40
+MAX_PAGES = 40  # of a day; a week or a month may have 7 or 31 times as many
 MAX_ID = 64  # characters of an unreadable entry's id kept to name it
 NEWEST_DAY_LOOKBACK = 7
 
@@ -162,27 +164,38 @@ class NewestDay:
 
 
 class HFDailySource:
-    """Reads one day, page by page, until the day's list is whole."""
+    """Reads one day (or week, or month), page by page, until the list is whole."""
 
     def __init__(self, http: HttpClient, settings: Settings):
         self.http = http
         self.url = f"{settings.hf_endpoint}/api/daily_papers"
         self.page_size = settings.hf_page_size
 
-    def fetch_entries(self, day: date) -> list[Any]:
-        """Every raw entry of `day`, in feed order, across pages.
+    def fetch(self, day: date) -> tuple[DailyList, tuple[PaperFailure, ...]]:
+        """The day's list, and the entries that could not be read."""
+        return parse_day(day, self._entries({"date": day.isoformat()}, str(day), MAX_PAGES))
 
-        A first page shorter than asked may be the whole day or a server that
+    def fetch_period(self, kind: PeriodKind, start: date) -> tuple[DailyList, tuple[PaperFailure, ...]]:
+        """The list of a week or a month (`?week=2024-W34`, `?month=2024-08`), whose
+        first day is `start`, and the entries that could not be read."""
+        label = period_label(kind, start)
+        days = 7 if kind == "weekly" else 31
+        return parse_day(start, self._entries({PERIODS[kind][0]: label}, label, MAX_PAGES * days))
+
+    def _entries(self, query: dict[str, str], what: str, max_pages: int) -> list[Any]:
+        """Every raw entry the query lists, in feed order, across pages.
+
+        A first page shorter than asked may be the whole list or a server that
         caps its pages (HF has served 20 when asked for 50): the next pages are
         then asked at that size until one comes back empty. A short page after
-        full ones ends the day; so does a page of entries already seen (a server
-        ignoring `p`). More than `MAX_PAGES` pages is an error, never a day.
+        full ones ends the list; so does a page of entries already seen (a server
+        ignoring `p`). More than `max_pages` pages is an error, never a list.
         """
         entries: list[Any] = []
         seen: set[str] = set()
         limit = self.page_size
-        for page in range(MAX_PAGES):
-            batch = self._page(day, limit, page)
+        for page in range(max_pages):
+            batch = self._page(query, what, limit, page)
             ids = {_entry_id(e, len(entries) + n) for n, e in enumerate(batch)}
             if not batch or ids <= seen:
                 return entries
@@ -191,24 +204,20 @@ class HFDailySource:
             if len(batch) < limit:
                 if page > 0:
                     return entries
-                limit = len(batch)  # the server's own page size, or the whole day
-        raise MalformedResponse(f"HF Daily Papers kept sending pages for {day} "
-                                f"(over {MAX_PAGES} pages, {len(entries)} papers); stopped")
+                limit = len(batch)  # the server's own page size, or the whole list
+        raise MalformedResponse(f"HF Daily Papers kept sending pages for {what} "
+                                f"(over {max_pages} pages, {len(entries)} papers); stopped")
 
-    def _page(self, day: date, limit: int, page: int) -> list[Any]:
-        """One page of the day's list."""
-        params = {"date": day.isoformat(), "limit": limit, "p": page}
+    def _page(self, query: dict[str, str], what: str, limit: int, page: int) -> list[Any]:
+        """One page of the list."""
         try:
-            response = self.http.get(self.url, params=params, what="HF Daily Papers")
+            response = self.http.get(self.url, params={**query, "limit": limit, "p": page},
+                                     what="HF Daily Papers")
         except SourceRejected as exc:
             if exc.status == 400:
-                raise UsageError(f"HF Daily Papers has no list for {day}: {exc}") from None
+                raise UsageError(f"HF Daily Papers has no list for {what}: {exc}") from None
             raise
         return parse_page(response.content)
-
-    def fetch(self, day: date) -> tuple[DailyList, tuple[PaperFailure, ...]]:
-        """The day's list, and the entries that could not be read."""
-        return parse_day(day, self.fetch_entries(day))
 
     def newest_day(self, today: date) -> NewestDay:
         """The newest day with papers, looking back from `today` (UTC) a week at most.
