@@ -90,7 +90,7 @@ def test_a_range_of_days_keeps_one_scheduler(tmp_path, fake_hf, arxiv, llm, toda
            "OPENAI_BASE_URL": llm.base_url, "OPENAI_API_KEY": LLM_KEY}
     settings = load_settings({"model": "fake-gpt", "rpm": 100_000}, env=env)
     with Papergist(settings, today=lambda: today) as pg:
-        days = list(pg.digest_days(date(2024, 8, 22), date(2024, 8, 23)))
+        days = list(pg.digest_range(date(2024, 8, 22), date(2024, 8, 23)))
         scheduler = pg.summarizer().scheduler
         papers = sum(len(d.result.digest.items) for d in days)
         assert [d.result.report.complete for d in days] == [True, True]

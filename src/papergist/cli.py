@@ -266,7 +266,7 @@ def _digest_range(pg: Papergist, since: date, until: date | None, out_dir: Path,
             return True
         return False
 
-    for done in pg.digest_days(since, until, skip=written, top=top):
+    for done in pg.digest_range(since, until, skip=written, top=top):
         if done.result is not None:
             code = _report_and_write(done.result, _day_path(out_dir, done.day, fmt), fmt, quiet,
                                      empty_expected=True)

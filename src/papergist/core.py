@@ -206,7 +206,7 @@ class Papergist:
         check_day(day, self.today())
         return self._recorded("digest", day, _day_digest(day, top))
 
-    def digest_days(self, since: date, until: date | None = None, *,
+    def digest_range(self, since: date, until: date | None = None, *,
                     skip: Callable[[date], bool] = lambda day: False,
                     top: int | None = None) -> Iterator[DayResult]:
         """Each day from `since` to `until` (default today), oldest first (`top`: each
