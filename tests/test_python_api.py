@@ -102,7 +102,7 @@ PUBLIC = {
     "Sections", "SiteReport", "Summary", "Usage", "Verdict", "Settings", "load_settings",
     "PapergistError", "UsageError", "ConfigError", "EmptyFeed", "SourceError",
     "SourceUnavailable", "SourceRejected", "MalformedResponse", "SummarizeError", "StoreError",
-    "OutputError", "DeliveryError", "IncompleteDigest",
+    "OutputError", "DeliveryError", "IncompleteDigest", "ArchiveEntry", "SearchHit", "SearchResults",
 }
 
 

@@ -52,6 +52,8 @@ SAMPLES = {
     "save_digest": ((fixture_digest("2024-08-26"), "en"), {}, True),
     "load_digest": ((DAY, "en"), {}, False),
     "digest_stamps": (("en",), {}, False),
+    "archive": (("en",), {}, False),
+    "search": (("model", "en"), {}, False),
     "delivery": ((DAY, "en", "slack", "hooks.slack.com/…"), {}, False),
     "claim_delivery": ((DKEY, lambda row: {"status": "sending", "owner": "o"}), {}, True),
     "record_part": ((DKEY, "v1", 0, "o"), {}, True),

@@ -20,8 +20,9 @@ from papergist.errors import (ConfigError, DeliveryError, EmptyFeed,  # noqa: E4
                               IncompleteDigest, MalformedResponse, OutputError, PapergistError,
                               SourceError, SourceRejected, SourceUnavailable, StoreError,
                               SummarizeError, UsageError)
-from papergist.models import (Digest, DigestItem, Paper, PaperFailure, RunReport,  # noqa: E402
-                              Sections, Summary, Usage, Verdict)
+from papergist.models import (ArchiveEntry, Digest, DigestItem, Paper,  # noqa: E402
+                              PaperFailure, RunReport, SearchHit, SearchResults, Sections,
+                              Summary, Usage, Verdict)
 from papergist.pipeline import DigestResult, Progress, Result  # noqa: E402
 from papergist.publish import Delivery  # noqa: E402
 from papergist.settings import Settings, load_settings  # noqa: E402
@@ -32,8 +33,9 @@ __all__ = [
     # the front door
     "open", "Papergist", "Progress", "utc_today",
     # what it returns
-    "DayResult", "Delivery", "Digest", "DigestItem", "DigestResult", "Paper", "PaperFailure",
-    "Result", "RunReport", "Sections", "SiteReport", "Summary", "Usage", "Verdict",
+    "ArchiveEntry", "DayResult", "Delivery", "Digest", "DigestItem", "DigestResult", "Paper",
+    "PaperFailure", "Result", "RunReport", "SearchHit", "SearchResults", "Sections",
+    "SiteReport", "Summary", "Usage", "Verdict",
     # settings
     "Settings", "load_settings",
     # errors

@@ -22,6 +22,7 @@ from typer.core import TyperGroup
 from papergist import __version__, logs
 from papergist.console import (QuietProgress, StderrProgress, forget_secrets, parse_day,
                                print_report, redactor, say)
+from papergist.cli_find import search_command, serve_command
 from papergist.core import Papergist, summary_problem, utc_today
 from papergist.deliver.files import check_creatable, check_writable, write_atomic
 from papergist.errors import PapergistError, UsageError
@@ -455,6 +456,9 @@ def hoist_log_options(argv: list[str]) -> list[str]:
     moved = [a for a in argv[:end] if is_log(a)]
     return moved + [a for a in argv[:end] if not is_log(a)] + argv[end:]
 
+
+app.command("search")(search_command)
+app.command("serve")(serve_command)
 
 cache_app = typer.Typer(help="The full-text cache: arXiv HTML pages and PDFs kept on disk.",
                         no_args_is_help=True, rich_markup_mode=None)

@@ -24,8 +24,8 @@ from typing import Any, Callable, Iterator, Mapping, Sequence, overload
 from papergist.errors import EmptyFeed, MalformedResponse, PapergistError, UsageError
 from papergist.exits import exit_status
 from papergist.http import HttpClient
-from papergist.models import (PERIODS, Digest, DigestKind, PaperFailure, PeriodKind, Verdict,
-                              period_start)
+from papergist.models import (PERIODS, ArchiveEntry, Digest, DigestKind, PaperFailure,
+                              PeriodKind, SearchResults, Verdict, period_start)
 from papergist.pipeline import Pipeline, Progress, Result, Silent, check_day, check_period
 from papergist.publish import Delivery, publish, targets
 from papergist.settings import Settings, load_settings
@@ -39,6 +39,7 @@ from papergist.verify import verify
 
 
 MAX_FAILURE_LINES = 20  # failures named in an error that ends a run (the rest counted)
+MAX_SEARCH_LIMIT = 200  # hits one search returns at most
 
 
 def _failure_lines(failures: Sequence[PaperFailure]) -> str:
@@ -289,6 +290,27 @@ class Papergist:
         """The stored digest of `day` in this language, if any (`kind` "weekly" or
         "monthly" with the first day of the week or month)."""
         return self.store.load_digest(day, self.language, kind)
+
+    # reading and finding ---------------------------------------------------
+
+    def archive(self, language: str | None = None) -> list[ArchiveEntry]:
+        """Every stored digest in `language` (default: this one's), newest first."""
+        return self.store.archive(language or self.language)
+
+    def search(self, query: str, *, limit: int = 20,
+               language: str | None = None) -> SearchResults:
+        """Papers of the stored digests matching `query`, best first.
+
+        Each word must appear in the title, authors, abstract or summary (stemmed;
+        "a phrase" in quotes; `word*` a prefix). Summaries are searched in `language`
+        (default: this one's). Raises `UsageError` for a query with no word in it
+        or a `limit` outside 1 to `MAX_SEARCH_LIMIT`.
+        """
+        if not 1 <= limit <= MAX_SEARCH_LIMIT:
+            raise UsageError(f"limit must be 1 to {MAX_SEARCH_LIMIT} (got {limit})")
+        language = language or self.language
+        hits = self.store.search(query, language, limit)
+        return SearchResults(query=query, language=language, hits=tuple(hits))
 
     # the full-text cache --------------------------------------------------
 

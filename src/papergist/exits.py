@@ -23,7 +23,7 @@ Exit status:
   1  an unexpected internal error (a bug: please report it with the traceback)
   2  bad usage: unknown option, invalid or future date, malformed arXiv id, bad setting
   3  incomplete: the digest was written, but some papers have no summary (see the report)
-  4  empty: the feed has no papers for that day (weekends), week or month; nothing was written
+  4  empty: no papers that day (weekends), week or month (nothing was written); no search match
   5  a source failed: HF or arXiv unreachable, timing out, or sending malformed data
   6  output failed: the output file or the store could not be written
   7  a delivery failed or its outcome is unknown (publish): see the report; a re-run retries only what failed

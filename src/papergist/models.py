@@ -345,3 +345,38 @@ class RunReport(Frozen):
     def complete(self) -> bool:
         """True when every fetched paper has its summary."""
         return not self.failures and self.summarized == self.fetched
+
+
+class ArchiveEntry(Frozen):
+    """One stored digest, as an archive lists it."""
+
+    date: date
+    kind: DigestKind
+    label: str  # "2024-08-26", "2024-W34", "2024-08"
+    papers: int
+    built_at: datetime | None = None
+
+
+class SearchHit(Frozen):
+    """A paper a search found, with the digest it is in and a snippet of the match.
+
+    `highlights` are (start, end) offsets of the matched words in `snippet`.
+    """
+
+    paper_id: str
+    title: str
+    authors: tuple[str, ...] = ()
+    date: date  # of the digest it is in (the first day of a week or month)
+    kind: DigestKind = "daily"
+    upvotes: int | None = None
+    snippet: str = ""
+    highlights: tuple[tuple[int, int], ...] = ()
+    score: float = 0.0  # higher is better; comparable within one search only
+
+
+class SearchResults(Frozen):
+    """The best matches of a query in one language, best first."""
+
+    query: str
+    language: str
+    hits: tuple[SearchHit, ...] = ()

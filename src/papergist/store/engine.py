@@ -74,9 +74,9 @@ def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
             yield conn
 
 
-def dialect_insert(engine: sa.Engine, table: sa.Table) -> Any:
+def dialect_insert(bind: sa.Engine | sa.Connection, table: sa.Table) -> Any:
     """An INSERT for `table` that can take `ON CONFLICT` (SQLite and PostgreSQL)."""
-    if engine.dialect.name == "postgresql":
+    if bind.dialect.name == "postgresql":
         from sqlalchemy.dialects import postgresql
         return postgresql.insert(table)
     from sqlalchemy.dialects import sqlite

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from papergist.errors import StoreError
+from papergist.store import bodies, search
 from papergist.store.engine import write_transaction
 
 
@@ -171,6 +172,27 @@ def _run_counts(conn: Connection) -> None:
         conn.execute(sa.text(f"ALTER TABLE runs ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0"))
 
 
+def _search_index(conn: Connection) -> None:
+    """Full-text search over the stored digests (see `store.search`), filled from the
+    digests already stored; and each digest's paper count, for the archive's list."""
+    conn.execute(sa.text("ALTER TABLE digests ADD COLUMN papers INTEGER NOT NULL DEFAULT 0"))
+    search.create_index(conn)
+    md = sa.MetaData()
+    digests, docs = sa.Table("digests", md, autoload_with=conn), search.search_docs_table(md)
+    order = sa.case((digests.c.kind.in_(("daily", "ids")), 0), else_=1)
+    for day, kind, language, body in conn.execute(
+            sa.select(digests.c.day, digests.c.kind, digests.c.language, digests.c.body)
+            .order_by(order, digests.c.day)).all():
+        try:
+            digest = bodies.load_digest(body)
+        except ValueError:
+            continue  # unreadable: `load_digest` says so when it is asked for
+        conn.execute(digests.update().where(digests.c.day == day, digests.c.kind == kind,
+                                            digests.c.language == language)
+                     .values(papers=len(digest.items)))
+        search.index_digest(conn, docs, digest, language)
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0001_initial", _initial),
     ("0002_summary_usage", _summary_usage),
@@ -179,6 +201,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0005_summary_leases_and_digest_schema", _summary_leases_and_digest_schema),
     ("0006_delivery_parts", _delivery_parts),
     ("0007_run_counts", _run_counts),
+    ("0008_search_index", _search_index),
 )
 
 _LOG = sa.Table(

@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from papergist.errors import StoreError
-from papergist.models import (DailyList, Digest, ListedPaper, Paper, RunReport, Sections, Summary,
-                              Usage, Verdict)
-from papergist.store import bodies, leases
+from papergist.models import (ArchiveEntry, DailyList, Digest, ListedPaper, Paper, RunReport,
+                              SearchHit, Sections, Summary, Usage, Verdict, period_label)
+from papergist.store import bodies, leases, search
 from papergist.store.deliveries import DeliveriesMixin
 from papergist.store.engine import create_engine, dialect_insert, write_transaction
 from papergist.store.migrations import migrate
@@ -221,12 +221,16 @@ class Store(DeliveriesMixin):
     # digests and deliveries ----------------------------------------------
 
     def save_digest(self, digest: Digest, language: str) -> None:
-        """Keep the digest as built, the one `publish` sends (replacing an older build)."""
+        """Keep the digest as built, the one `publish` sends (replacing an older build),
+        and index its papers for `search`, in one transaction."""
         row = {"day": digest.date.isoformat(), "kind": digest.kind, "language": language,
                "body": bodies.dump_digest(digest), "body_schema": bodies.DIGEST_SCHEMA,
-               "built_at": _now()}
-        self._write(lambda conn: self._upsert(conn, self.t["digests"], [row],
-                                              ["day", "kind", "language"]))
+               "papers": len(digest.items), "built_at": _now()}
+
+        def save(conn: sa.Connection) -> None:
+            self._upsert(conn, self.t["digests"], [row], ["day", "kind", "language"])
+            search.index_digest(conn, self.t["search_docs"], digest, language)
+        self._write(save)
 
     def load_digest(self, day: date, language: str, kind: str = "daily") -> Digest | None:
         """The digest built for `day` in `language`, if any."""
@@ -242,6 +246,20 @@ class Store(DeliveriesMixin):
         return self._read(lambda conn: {
             date.fromisoformat(day): hashlib.sha256(body.encode("utf-8")).hexdigest()
             for day, body in conn.execute(query)})
+
+    def archive(self, language: str) -> list[ArchiveEntry]:
+        """Every stored digest in `language`, newest first (days before weeks and months
+        that start the same day)."""
+        d = self.t["digests"]
+        query = sa.select(d.c.day, d.c.kind, d.c.papers, d.c.built_at).where(
+            d.c.language == language).order_by(d.c.day.desc(), d.c.kind)
+        return self._read(lambda conn: [_archive_entry(r) for r in conn.execute(query)])
+
+    def search(self, query: str, language: str, limit: int = 20) -> list[SearchHit]:
+        """The papers of stored digests in `language` that match `query`, best first
+        (see `store.search` for what a query may say)."""
+        match = search.fts_query(query)  # a `UsageError` before the store is touched
+        return self._read(lambda conn: search.find(conn, match, language, limit))
 
     # runs ---------------------------------------------------------------
 
@@ -292,6 +310,16 @@ def _summary_from_row(row: Any) -> Summary | None:
                           technical_details=row["technical_details"],
                           performance_highlights=row["performance_highlights"]),
         created_at=datetime.fromisoformat(row["created_at"]) if row["created_at"] else None)
+
+
+def _archive_entry(row: Any) -> ArchiveEntry:
+    start = date.fromisoformat(row.day)
+    try:
+        built = datetime.fromisoformat(row.built_at)
+    except (TypeError, ValueError):
+        built = None  # a stamp this papergist cannot read is no reason to hide the digest
+    return ArchiveEntry(date=start, kind=row.kind, label=period_label(row.kind, start),
+                        papers=row.papers, built_at=built)
 
 
 def _digest_or_none(body: str | None) -> Digest | None:

@@ -1,0 +1,193 @@
+"""`papergist serve`: the archive as a web app, read-only over the store.
+
+The same URLs as the static archive (`papergist site`) - `/` (or `/index.html`), a
+page per day (`/YYYY/MM/DD/index.html`) and per paper (`/YYYY/MM/DD/{id}.html`),
+`/feed.xml` - plus search (`/search?q=`) and a JSON API:
+
+* `GET /api/digests`: every stored digest (`ArchiveEntry`), newest first;
+* `GET /api/digests/{kind}/{label}`: one digest, the document `digest -f json` prints
+  (`/api/digests/daily/2024-08-26`, `/api/digests/weekly/2024-W34`);
+* `GET /api/search?q=&limit=&lang=`: `SearchResults`.
+
+Every route is one call to the `Papergist` front door and a rendering, as in the
+CLI; errors map to statuses in one table (`STATUSES`). Pages carry a strict
+Content-Security-Policy and no script.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
+
+from papergist.core import MAX_SEARCH_LIMIT, Papergist
+from papergist.errors import PapergistError, StoreError, UsageError
+from papergist.models import PERIODS, DigestKind, SearchHit, period_label, period_start
+from papergist.render.atom import render_atom
+from papergist.render.html import (CSP, arxiv_url, clean, day_path, paper_path, render_html,
+                                   render_paper_html, slug)
+from papergist.render.json_digest import render_json
+
+FEED_DAYS = 30
+SITE = "../../.."  # from a day or paper page back to the root, as in the static archive
+STATUSES: tuple[tuple[type[PapergistError], int], ...] = (
+    (UsageError, 400), (StoreError, 503), (PapergistError, 500))
+KINDS: tuple[DigestKind, ...] = ("daily", "ids", "weekly", "monthly")
+
+_ENV = Environment(loader=ChoiceLoader([PackageLoader("papergist.web", "templates"),
+                                        PackageLoader("papergist.render", "templates")]),
+                   autoescape=True, undefined=StrictUndefined, trim_blocks=True,
+                   lstrip_blocks=True, keep_trailing_newline=True)
+
+
+class NotFound(Exception):
+    """A page or digest that is not in the store."""
+
+
+def create_app(pg: Papergist, *, title: str = "papergist: Daily Papers") -> FastAPI:
+    """The web app over an open `Papergist` (which the caller closes)."""
+    app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    _errors(app)
+    _pages(app, pg, title)
+    _api(app, pg)
+    return app
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(PapergistError)
+    def known(request: Request, exc: PapergistError) -> Response:
+        status = next(code for cls, code in STATUSES if isinstance(exc, cls))
+        return _problem(request, status, str(exc))
+
+    @app.exception_handler(NotFound)
+    def missing(request: Request, exc: NotFound) -> Response:
+        return _problem(request, 404, str(exc))
+
+
+def _problem(request: Request, status: int, message: str) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": message}, status_code=status)
+    page = {"csp": CSP, "lang": "en", "heading": f"Error {status}", "feed_url": None}
+    return HTMLResponse(_ENV.get_template("error.html.j2").render(page=page, message=message),
+                        status_code=status)
+
+
+def _pages(app: FastAPI, pg: Papergist, title: str) -> None:
+    @app.get("/", response_class=HTMLResponse)
+    @app.get("/index.html", response_class=HTMLResponse, include_in_schema=False)
+    def index() -> str:
+        entries = [e for e in pg.archive() if e.kind == "daily"]
+        days = [{"label": e.label, "papers": e.papers, "href": "/" + day_path(e.date)}
+                for e in entries]
+        page = _page(title, pg.language)
+        return _ENV.get_template("archive.html.j2").render(
+            page=page, days=days, papers=sum(e.papers for e in entries), query="")
+
+    @app.get("/search", response_class=HTMLResponse)
+    def search_page(q: str = "", limit: int = Query(20, ge=1, le=MAX_SEARCH_LIMIT)) -> str:
+        hits: list[dict[str, Any]] = []
+        problem = None
+        if q.strip():
+            try:
+                hits = [_hit_view(h) for h in pg.search(q, limit=limit).hits]
+            except UsageError as exc:
+                problem = str(exc)
+        page = _page(f"Search: {q}" if q.strip() else "Search", pg.language)
+        return _ENV.get_template("search.html.j2").render(
+            page=page, query=q, hits=hits, limit=limit, problem=problem,
+            json_url=str(app.url_path_for("api_search")) + f"?q={_quote(q)}&limit={limit}")
+
+    @app.get("/{year}/{month}/{day}/", response_class=HTMLResponse, include_in_schema=False)
+    @app.get("/{year}/{month}/{day}/index.html", response_class=HTMLResponse)
+    def day_page(year: str, month: str, day: str) -> str:
+        return render_html(_daily(pg, year, month, day), site_url=SITE)
+
+    @app.get("/{year}/{month}/{day}/{name}.html", response_class=HTMLResponse)
+    def paper_page(year: str, month: str, day: str, name: str) -> str:
+        digest = _daily(pg, year, month, day)
+        for item in digest.items:
+            if slug(item.paper.id) == name:
+                return render_paper_html(item, digest, site_url=SITE)
+        raise NotFound(f"no paper {name} in the digest of {digest.label}")
+
+    @app.get("/feed.xml")
+    def feed(request: Request) -> Response:
+        site = str(request.base_url).rstrip("/")
+        days = [e.date for e in pg.archive() if e.kind == "daily"][:FEED_DAYS]
+        digests = [d for d in (pg.load_digest(day) for day in days) if d]
+        xml = render_atom(digests, feed_url=f"{site}/feed.xml", site_url=site, title=title,
+                          language=pg.language)
+        return Response(xml, media_type="application/atom+xml; charset=utf-8")
+
+
+def _api(app: FastAPI, pg: Papergist) -> None:
+    @app.get("/api/digests")
+    def api_digests(lang: str | None = None) -> JSONResponse:
+        return JSONResponse([e.model_dump(mode="json") for e in pg.archive(lang)])
+
+    @app.get("/api/digests/{kind}/{label}")
+    def api_digest(kind: str, label: str) -> Response:
+        if kind not in KINDS:
+            raise NotFound(f"no kind of digest {kind!r}: use one of {', '.join(KINDS)}")
+        start = _start(kind, label)
+        digest = pg.load_digest(start, kind)  # type: ignore[arg-type]  # checked above
+        if digest is None:
+            raise NotFound(f"no {kind} digest for {label} in {pg.language}")
+        return Response(render_json(digest), media_type="application/json")
+
+    @app.get("/api/search")
+    def api_search(q: str, limit: int = Query(20, ge=1, le=MAX_SEARCH_LIMIT),
+                   lang: str | None = None) -> JSONResponse:
+        return JSONResponse(pg.search(q, limit=limit, language=lang).model_dump(mode="json"))
+
+
+def _page(heading: str, language: str) -> dict[str, Any]:
+    return {"csp": CSP, "lang": language.split("-")[0], "heading": heading,
+            "feed_url": "/feed.xml"}
+
+
+def _daily(pg: Papergist, year: str, month: str, day: str) -> Any:
+    try:
+        wanted = date(int(year), int(month), int(day))
+    except ValueError:
+        raise NotFound(f"no day {year}/{month}/{day}") from None
+    digest = pg.load_digest(wanted)
+    if digest is None:
+        raise NotFound(f"no digest stored for {wanted}")
+    return digest
+
+
+def _start(kind: str, label: str) -> date:
+    try:
+        if kind in PERIODS:
+            return period_start(kind, label)  # type: ignore[arg-type]  # a key of PERIODS
+        return date.fromisoformat(label)
+    except ValueError:
+        raise NotFound(f"no {kind} digest {label!r}") from None
+
+
+def _hit_view(hit: SearchHit) -> dict[str, Any]:
+    """What the results page shows of a hit: its page here (a day's paper) or on arXiv."""
+    href = "/" + paper_path(hit.date, hit.paper_id) if hit.kind == "daily" \
+        else arxiv_url(hit.paper_id)
+    return {"title": clean(hit.title), "href": href, "upvotes": hit.upvotes,
+            "label": period_label(hit.kind, hit.date), "authors": ", ".join(hit.authors[:8]),
+            "pieces": _pieces(hit.snippet, hit.highlights)}
+
+
+def _pieces(text: str, spans: tuple[tuple[int, int], ...]) -> list[tuple[str, bool]]:
+    """`text` cut into (piece, highlighted) runs."""
+    pieces, at = [], 0
+    for start, end in spans:
+        pieces += [(text[at:start], False), (text[start:end], True)]
+        at = end
+    pieces.append((text[at:], False))
+    return [(clean(p), marked) for p, marked in pieces if p]
+
+
+def _quote(text: str) -> str:
+    return quote(text, safe="")
