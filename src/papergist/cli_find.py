@@ -97,7 +97,6 @@ def serve_command(
 
     settings = load_settings({"language": lang})
     with Papergist(settings, progress=QuietProgress()) as pg:
-        pg.archive()  # the store opens (and migrates) now, not in the first request
         if not _loopback(host):
             say(f"Serving on {host}: anyone who can reach this machine can read the archive.")
         say(f"Serving the {pg.language} archive of {settings.home} on http://{host}:{port}/ "

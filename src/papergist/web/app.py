@@ -33,6 +33,7 @@ from papergist.render.html import (CSP, arxiv_url, clean, day_path, paper_path, 
 from papergist.render.json_digest import render_json
 
 FEED_DAYS = 30
+PAGE_CSP = CSP.replace("form-action 'none'", "form-action 'self'")  # the search form
 SITE = "../../.."  # from a day or paper page back to the root, as in the static archive
 STATUSES: tuple[tuple[type[PapergistError], int], ...] = (
     (UsageError, 400), (StoreError, 503), (PapergistError, 500))
@@ -50,6 +51,7 @@ class NotFound(Exception):
 
 def create_app(pg: Papergist, *, title: str = "papergist: Daily Papers") -> FastAPI:
     """The web app over an open `Papergist` (which the caller closes)."""
+    pg.archive()  # opens (and migrates) the store now, not racing in the first requests
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
     _errors(app)
     _pages(app, pg, title)
@@ -114,6 +116,10 @@ def _pages(app: FastAPI, pg: Papergist, title: str) -> None:
                 return render_paper_html(item, digest, site_url=SITE)
         raise NotFound(f"no paper {name} in the digest of {digest.label}")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)  # none: but no 404 in every browser's console
+
     @app.get("/feed.xml")
     def feed(request: Request) -> Response:
         site = str(request.base_url).rstrip("/")
@@ -146,7 +152,7 @@ def _api(app: FastAPI, pg: Papergist) -> None:
 
 
 def _page(heading: str, language: str) -> dict[str, Any]:
-    return {"csp": CSP, "lang": language.split("-")[0], "heading": heading,
+    return {"csp": PAGE_CSP, "lang": language.split("-")[0], "heading": heading,
             "feed_url": "/feed.xml"}
 
 
