@@ -103,3 +103,33 @@ def llm(monkeypatch):
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", LLM_KEY)
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A PostgreSQL cluster for the session (Debian's package; `.ci/run` installs it).
+    Outside CI, tests that need it are skipped when it is not installed."""
+    from postgres import Cluster, bin_dir
+
+    binaries = bin_dir()
+    if binaries is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs PostgreSQL (apt-get install postgresql; .ci/run does)")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql; .ci/run does)")
+    cluster = Cluster(binaries).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(postgres_cluster) -> str:
+    """The URL of a fresh PostgreSQL database."""
+    return postgres_cluster.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request, tmp_path):
+    """Where a store test opens its store: each such test runs on both backends."""
+    if request.param == "sqlite":
+        return tmp_path / "home" / "papergist.db"
+    return request.getfixturevalue("pg_url")

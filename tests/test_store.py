@@ -6,6 +6,7 @@ import sqlite3
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 
 from fakes import load_day
 from papergist.errors import StoreError
@@ -18,8 +19,8 @@ DAY = date(2024, 8, 26)
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store.open(tmp_path / "home" / "papergist.db")
+def store(store_target):
+    s = Store.open(store_target)
     yield s
     s.close()
 
@@ -48,7 +49,7 @@ def test_day_round_trip_keeps_everything(store):
     assert store.load_day(date(2024, 8, 25)) is None
 
 
-def test_rerun_is_idempotent_and_refreshes_upvotes(store, tmp_path):
+def test_rerun_is_idempotent_and_refreshes_upvotes(store):
     raw = load_day("2024-08-26")
     store.save_day(parse_day(DAY, raw)[0])
     raw[0]["paper"]["upvotes"] = 99
@@ -58,9 +59,9 @@ def test_rerun_is_idempotent_and_refreshes_upvotes(store, tmp_path):
     assert len(again.entries) == len(raw)
     assert again.entries[0].upvotes == 99
     assert again.entries[0].paper.authors == tuple(a["name"] for a in raw[0]["paper"]["authors"])
-    with sqlite3.connect(tmp_path / "home" / "papergist.db") as conn:
-        assert conn.execute("select count(*) from papers").fetchone()[0] == len(raw)
-        assert conn.execute("select count(*) from daily_entries").fetchone()[0] == len(raw)
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from papers")).scalar() == len(raw)
+        assert conn.execute(sa.text("select count(*) from daily_entries")).scalar() == len(raw)
 
 
 def test_a_day_that_lost_a_paper_is_replaced(store):

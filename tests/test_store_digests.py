@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 
 from digests import fixture_digest
 from papergist.errors import StoreError
@@ -18,25 +18,23 @@ DIGEST = fixture_digest("2024-08-26")
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store.open(tmp_path / "papergist.db")
+def store(store_target):
+    s = Store.open(store_target)
     s.save_digest(DIGEST, "en")
     yield s
     s.close()
 
 
 def _row(store: Store) -> tuple[dict, int]:
-    with sqlite3.connect(store.engine.url.database) as conn:
-        body, version = conn.execute("select body, body_schema from digests").fetchone()
-    conn.close()
+    with store.engine.connect() as conn:
+        body, version = conn.execute(sa.text("select body, body_schema from digests")).one()
     return json.loads(body), version
 
 
 def _replace_body(store: Store, body: dict | str) -> None:
     text = body if isinstance(body, str) else json.dumps(body)
-    with sqlite3.connect(store.engine.url.database) as conn:
-        conn.execute("update digests set body = ?", (text,))
-    conn.close()
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("update digests set body = :body"), {"body": text})
 
 
 def test_a_digest_is_stored_with_its_schema_version_and_loads_back(store):

@@ -72,7 +72,7 @@ def _call(store: Store, name: str) -> object:
     return getattr(store, name)(*args, **kwargs)
 
 
-def _filled(path: Path) -> Store:
+def _filled(path: Path | str) -> Store:
     """A store holding one of everything, so reads touch real rows."""
     store = Store.open(path, busy_timeout=0.2)
     for name, (_, _, writes) in SAMPLES.items():
@@ -109,6 +109,39 @@ def test_under_another_writer_writes_fail_with_store_error_and_reads_go_on(tmp_p
             _call(store, name)
     finally:
         other.execute("ROLLBACK")
+        other.close()
+        store.close()
+
+
+def test_every_sample_works_on_postgresql(pg_url):
+    store = _filled(pg_url)
+    for name in SAMPLES:
+        _call(store, name)
+    assert len(store.runs()) == 2
+    store.close()
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_on_postgresql_under_another_writer_writes_time_out_and_reads_go_on(pg_url, name):
+    """Another papergist in a write transaction holds the store's advisory lock:
+    writes wait `busy_timeout`, then fail with `StoreError`; reads go on."""
+    import psycopg
+
+    from papergist.store.engine import WRITE_LOCK
+
+    store = _filled(pg_url)
+    url = store.engine.url
+    other = psycopg.connect(host=url.host, port=url.port, user=url.username,
+                            dbname=url.database)
+    other.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+    try:
+        if SAMPLES[name][2]:
+            with pytest.raises(StoreError, match="^cannot write the store: .*lock timeout"):
+                _call(store, name)
+        else:
+            _call(store, name)
+    finally:
+        other.rollback()
         other.close()
         store.close()
 

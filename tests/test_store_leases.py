@@ -6,9 +6,9 @@ Time is a fake clock handed to `Store.open`; no test reads the wall clock.
 
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
+import sqlalchemy as sa
 
 from papergist.store import Store
 
@@ -33,20 +33,19 @@ def clock():
 
 
 @pytest.fixture
-def two(tmp_path, clock):
-    """Two Store objects on one file, as two processes would have."""
-    a = Store.open(tmp_path / "papergist.db", clock=clock)
-    b = Store.open(tmp_path / "papergist.db", clock=clock)
+def two(store_target, clock):
+    """Two Store objects on one store, as two processes would have."""
+    a = Store.open(store_target, clock=clock)
+    b = Store.open(store_target, clock=clock)
     yield a, b
     a.close()
     b.close()
 
 
 def _holders(store: Store) -> list[tuple[str, float]]:
-    with sqlite3.connect(store.engine.url.database) as conn:
-        rows = conn.execute("select owner, expires_at from summary_leases").fetchall()
-    conn.close()
-    return rows
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.text("select owner, expires_at from summary_leases")).all()
+    return [tuple(row) for row in rows]
 
 
 def test_of_two_stores_claiming_one_input_exactly_one_wins(two):

@@ -39,8 +39,11 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def site(cli):
-    """The two days digested, then served; yields (base URL, the open Papergist)."""
+def site(cli, store_target, monkeypatch):
+    """The two days digested into a store of each backend, then served; yields (base
+    URL, the open Papergist)."""
+    if isinstance(store_target, str):
+        monkeypatch.setenv("PAPERGIST_STORE_URL", store_target)
     for day in DAYS:
         assert cli("digest", day, "-q")[0] == 0
     with papergist.open() as pg:
@@ -208,10 +211,10 @@ def test_search_in_headless_chromium(site):
         page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base)
                    else route.abort())  # thumbnails are remote: never leave this machine
         page.goto(base + "/")
-        page.fill("#q", "vision-language")
+        page.fill("#q", "Idefics3 vision")
         page.press("#q", "Enter")
         page.wait_for_selector("ol.hits li a")
-        assert "q=vision-language" in page.url
+        assert "q=Idefics3+vision" in page.url
         page.locator("ol.hits li a").first.click()
         page.wait_for_load_state()
         assert page.url.endswith(f"/2024/08/26/{IDEFICS}.html")

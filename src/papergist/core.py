@@ -115,9 +115,9 @@ class Papergist:
 
     @property
     def store(self) -> Store:
-        """The store under `PAPERGIST_HOME` (opened and migrated on first use)."""
+        """The store: `store_url`, or SQLite under `home` (opened and migrated on first use)."""
         if self._store is None:
-            self._store = Store.open(self.settings.db_path)
+            self._store = Store.open(self.settings.store_target)
         return self._store
 
     @property

@@ -104,6 +104,13 @@ def _url(text: str) -> str:
     return text.rstrip("/")
 
 
+def _store_url(text: str) -> str:
+    """Empty (the SQLite file under `home`) or a PostgreSQL URL for SQLAlchemy."""
+    if text and not text.startswith(("postgresql://", "postgresql+psycopg://")):
+        raise ValueError("must be empty (SQLite under home) or a postgresql+psycopg:// URL")
+    return text.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
 def _addresses(text: str) -> str:
     """Comma-separated addresses, normalised to `a, b` (empty items dropped)."""
     return ", ".join(part.strip() for part in text.split(",") if part.strip())
@@ -112,6 +119,9 @@ def _addresses(text: str) -> str:
 SETTINGS: tuple[Setting, ...] = (
     Setting("home", "PAPERGIST_HOME", _default_home, str,
             "Data directory: the SQLite store and the config file live here."),
+    Setting("store_url", "PAPERGIST_STORE_URL", "", _store_url,
+            "A PostgreSQL store for a team, e.g. postgresql://user@host/papers (needs "
+            "papergist[postgres]); empty: the SQLite file in home.", secret=True),
     Setting("hf_endpoint", "HF_ENDPOINT", "https://huggingface.co", _url,
             "Hugging Face endpoint serving /api/daily_papers (the variable huggingface_hub uses)."),
     Setting("hf_page_size", "PAPERGIST_HF_PAGE_SIZE", 50, _positive_int,
@@ -200,6 +210,7 @@ class Settings:
     """The values in force, and where each came from (`default`, `config`, `env`, `flag`)."""
 
     home: Path
+    store_url: str
     hf_endpoint: str
     hf_page_size: int
     arxiv_api_url: str
@@ -253,6 +264,11 @@ class Settings:
     def db_path(self) -> Path:
         """The SQLite store."""
         return self.home / "papergist.db"
+
+    @property
+    def store_target(self) -> Path | str:
+        """What `Store.open` opens: `store_url` when set, else the SQLite file."""
+        return self.store_url or self.db_path
 
     @property
     def cache_dir(self) -> Path:

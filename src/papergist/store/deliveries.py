@@ -17,14 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable
 
 import sqlalchemy as sa
 
 from papergist.models import Digest
 from papergist.store import bodies
 
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -72,14 +71,6 @@ class DeliveriesMixin:
         row = conn.execute(sa.select(d).where(*key.where(d))).mappings().first()
         return dict(row) if row else None
 
-    def _locked(self, fn: Callable[[sa.Connection], T]) -> T:
-        """Run `fn` in one transaction that holds the write lock from its first read."""
-        def run(conn: sa.Connection) -> T:
-            if self.engine.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE did it
-                conn.exec_driver_sql("LOCK TABLE deliveries IN SHARE ROW EXCLUSIVE MODE")
-            return fn(conn)
-        return self._write(run)
-
     def claim_delivery(self, key: DeliveryKey,
                        decide: Callable[[dict[str, Any] | None], dict[str, Any] | None]
                        ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -96,13 +87,13 @@ class DeliveriesMixin:
                           **key.row(), "updated_at": _now()}
                 self._upsert(conn, self.t["deliveries"], [values], list(key.row()))
             return row, claim
-        return self._locked(run)
+        return self._write(run)
 
     def finish_delivery(self, key: DeliveryKey, owner: str, **values: Any) -> None:
         """Set `values` (status, attempts, error, version...) on a delivery `owner` claimed."""
         d = self.t["deliveries"]
         values = {**values, "owner": None, "updated_at": _now()}
-        self._locked(lambda conn: conn.execute(
+        self._write(lambda conn: conn.execute(
             d.update().where(*key.where(d), d.c.owner == owner).values(**values)))
 
     def record_part(self, key: DeliveryKey, version: str, part: int, owner: str,
@@ -116,7 +107,7 @@ class DeliveriesMixin:
                                     "sent_at": _now()}], [*key.row(), "version", "part"])
             conn.execute(d.update().where(*key.where(d), d.c.owner == owner)
                          .values(claimed_at=stamp))
-        self._locked(run)
+        self._write(run)
 
     def sent_parts(self, key: DeliveryKey, version: str) -> set[int]:
         """The messages of `version` the destination already accepted (0-based)."""
@@ -127,7 +118,7 @@ class DeliveriesMixin:
     def save_digest_version(self, version: str, digest: Digest) -> None:
         """Keep the body of a digest version a delivery carries (once per version)."""
         row = {"version": version, "body": bodies.dump_digest(digest), "saved_at": _now()}
-        self._locked(lambda conn: self._upsert(conn, self.t["digest_versions"], [row],
+        self._write(lambda conn: self._upsert(conn, self.t["digest_versions"], [row],
                                                ["version"]))
 
     def digest_version(self, version: str) -> Digest | None:

@@ -22,10 +22,15 @@ import sqlalchemy as sa
 
 BEGIN_OPTION = "papergist_begin"
 """Execution option naming the statement that begins a SQLite transaction."""
+WRITE_LOCK = 0x7061706572  # the PostgreSQL advisory lock every write transaction takes
 
 
 def create_engine(url: str, busy_timeout: float) -> sa.Engine:
-    """An engine for `url`; for SQLite, with our pragmas and explicit BEGINs."""
+    """An engine for `url`: for SQLite with our pragmas and explicit BEGINs; for
+    PostgreSQL waiting at most `busy_timeout` for a lock, as SQLite does."""
+    if sa.make_url(url).get_backend_name() == "postgresql":
+        return sa.create_engine(url, pool_pre_ping=True, connect_args={
+            "options": f"-c lock_timeout={int(busy_timeout * 1000)}"})
     engine = sa.create_engine(url)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_connect(busy_timeout))
@@ -67,10 +72,18 @@ def _sqlite_begin(conn: sa.Connection) -> None:
 
 @contextmanager
 def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """One transaction that holds the write lock from its first statement (SQLite)."""
+    """One transaction that holds the store's write lock from its first statement.
+
+    SQLite: `BEGIN IMMEDIATE`. PostgreSQL: a transaction-level advisory lock, so
+    writers take turns there too and a read-then-write (a lease, a delivery claim,
+    a migration) sees no other writer between its read and its write. Readers are
+    never blocked on either.
+    """
     with engine.connect() as conn:
         conn.execution_options(**{BEGIN_OPTION: "BEGIN IMMEDIATE"})
         with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
             yield conn
 
 

@@ -2,10 +2,14 @@
 
 `search_docs` holds one row per paper and language (portable SQL): its title,
 authors, abstract and summary, and the digest it is in. The dialect's index
-sits beside it: in SQLite an FTS5 table over `search_docs` (external content,
+sits beside it. SQLite: an FTS5 table over `search_docs` (external content,
 kept in step by triggers; Porter stemming over Unicode words, diacritics
-folded). Every path to search (the Python API, `papergist search`, the web
-app) goes through `Store.search`, which calls `find` here.
+folded). PostgreSQL: a weighted `tsvector` column with a GIN index, written
+with each row (English stemming; diacritics folded here, before PostgreSQL
+sees the text, so no extension is needed). Every path to search (the Python
+API, `papergist search`, the web app) goes through `Store.search`, which
+calls `find` here; both dialects rank titles over authors over abstracts
+over summaries.
 
 A query is the reader's words, never FTS syntax: each word (or "a phrase" in
 double quotes) must appear; a word written with a trailing `*`, or in a
@@ -16,11 +20,13 @@ Nothing a reader types can be an FTS5 syntax error.
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from papergist.errors import StoreError, UsageError
+from papergist.errors import UsageError
 from papergist.models import Digest, SearchHit
 from papergist.store.engine import dialect_insert
 
@@ -69,12 +75,30 @@ def search_docs_table(md: sa.MetaData) -> sa.Table:
     )
 
 
+PG_SQL = (
+    "ALTER TABLE search_docs ADD COLUMN tsv tsvector NOT NULL DEFAULT ''::tsvector",
+    "CREATE INDEX search_docs_tsv ON search_docs USING gin (tsv)",
+)
+PG_TSV = sa.text(  # the row's vector, from folded copies of its fields (see `fold`)
+    "UPDATE search_docs SET tsv = "
+    "setweight(to_tsvector('english', :title), 'A') || "
+    "setweight(to_tsvector('simple', :authors), 'B') || "
+    "setweight(to_tsvector('english', :abstract), 'C') || "
+    "setweight(to_tsvector('english', :summary), 'D') "
+    "WHERE paper_id = :paper_id AND language = :language")
+
+
 def create_index(conn: sa.Connection) -> None:
     """`search_docs` and the dialect's full-text index over it."""
     search_docs_table(sa.MetaData()).create(conn)
-    if conn.dialect.name == "sqlite":
-        for statement in FTS_SQL:
-            conn.exec_driver_sql(statement)
+    for statement in FTS_SQL if conn.dialect.name == "sqlite" else PG_SQL:
+        conn.exec_driver_sql(statement)
+
+
+def fold(text: str) -> str:
+    """`text` without diacritics ("Laurençon" to "Laurencon"); Hangul and CJK kept whole."""
+    parts = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize("NFC", "".join(c for c in parts if not unicodedata.combining(c)))
 
 
 def doc_rows(digest: Digest, language: str) -> list[dict[str, Any]]:
@@ -98,43 +122,84 @@ def index_digest(conn: sa.Connection, table: sa.Table, digest: Digest, language:
     where = periodic if digest.kind in _PERIODIC else None
     conn.execute(stmt.on_conflict_do_update(index_elements=["paper_id", "language"],
                                             set_=update, where=where), rows)
+    if conn.dialect.name == "postgresql":
+        conn.execute(PG_TSV, [{k: fold(v) if isinstance(v, str) else v for k, v in row.items()}
+                              for row in rows])
 
 
-def fts_query(text: str) -> str:
-    """The reader's words as an FTS5 query that cannot be a syntax error.
+@dataclass(frozen=True)
+class Term:
+    """One thing a query asks for: a word (maybe a prefix) or a phrase."""
 
-    Raises `UsageError` when nothing searchable is left ("", "*", "--").
+    text: str
+    phrase: bool = False
+    prefix: bool = False
+
+
+def parse_query(text: str) -> list[Term]:
+    """The reader's words and "phrases"; a `UsageError` when none is left ("", "*", "--").
+
+    A word ending in `*`, or written in a script without spaces between its
+    inflections (Korean, CJK: "모델" should find "모델은"), is a prefix.
     """
     terms = []
     for phrase, word in _PIECE.findall(_CONTROL.sub(" ", text[:MAX_QUERY])):
         term = phrase if phrase else word
-        prefix = not phrase and term.endswith("*")
-        term = term.rstrip("*") if prefix else term
-        if not _WORDY.search(term):
-            continue
-        quoted = '"' + term.replace('"', '""') + '"'
-        wide = not phrase and any(ord(ch) > 0x2fff for ch in term)
-        terms.append(quoted + ("*" if prefix or wide else ""))
+        prefix = not phrase and (term.endswith("*") or any(ord(ch) > 0x2fff for ch in term))
+        term = term.rstrip("*") if not phrase else term
+        if _WORDY.search(term):
+            terms.append(Term(term, phrase=bool(phrase), prefix=prefix))
     if not terms:
         raise UsageError(f"nothing to search for in {text[:80]!r}: give a word, e.g. diffusion")
-    return " ".join(terms[:MAX_TERMS])
+    return terms[:MAX_TERMS]
 
 
-def find(conn: sa.Connection, match: str, language: str, limit: int) -> list[SearchHit]:
-    """The best `limit` matches of `match` (an `fts_query`) among papers in `language`."""
-    if conn.dialect.name != "sqlite":
-        raise StoreError(f"full-text search is built for SQLite stores only (this store is "
-                         f"{conn.dialect.name})")
+def fts_query(text: str) -> str:
+    """The reader's words as an FTS5 query that cannot be a syntax error."""
+    return " ".join('"' + t.text.replace('"', '""') + '"' + ("*" if t.prefix else "")
+                    for t in parse_query(text))
+
+
+def find(conn: sa.Connection, query: str, language: str, limit: int) -> list[SearchHit]:
+    """The best `limit` matches of `query` among the papers indexed in `language`."""
+    if conn.dialect.name == "postgresql":
+        return _find_postgres(conn, parse_query(query), language, limit)
     weights = ", ".join(str(w) for w in WEIGHTS)
     rows = conn.execute(sa.text(
         "SELECT d.paper_id, d.title, d.authors, d.day, d.kind, d.upvotes, "
         f"snippet(search_fts, -1, :open, :close, '…', 24) AS snip, "
-        f"bm25(search_fts, {weights}) AS rank "
+        f"-bm25(search_fts, {weights}) AS score "
         "FROM search_fts JOIN search_docs AS d ON d.id = search_fts.rowid "
         "WHERE search_fts MATCH :match AND d.language = :language "
-        "ORDER BY rank LIMIT :limit"),
-        {"open": MARK_OPEN, "close": MARK_CLOSE, "match": match,
+        "ORDER BY score DESC LIMIT :limit"),
+        {"open": MARK_OPEN, "close": MARK_CLOSE, "match": fts_query(query),
          "language": language, "limit": limit}).mappings().all()
+    return [_hit(row) for row in rows]
+
+
+def _find_postgres(conn: sa.Connection, terms: list[Term], language: str,
+                   limit: int) -> list[SearchHit]:
+    """The same search with `tsvector`s: each term a `tsquery`, all of them required."""
+    params: dict[str, Any] = {"language": language, "limit": limit, "open": MARK_OPEN,
+                              "close": MARK_CLOSE}
+    parts = []
+    for n, term in enumerate(terms):
+        params[f"t{n}"] = fold(term.text)
+        if term.prefix:  # a quoted lexeme, so nothing the reader typed is tsquery syntax
+            params[f"t{n}"] = "'" + params[f"t{n}"].replace("'", "''").replace("\\", "\\\\") + "':*"
+            parts.append(f"to_tsquery('simple', :t{n})")
+        else:
+            function = "phraseto_tsquery" if term.phrase else "plainto_tsquery"
+            parts.append(f"({function}('english', :t{n}) || {function}('simple', :t{n}))")
+    query = " && ".join(parts)
+    rows = conn.execute(sa.text(
+        f"WITH q AS (SELECT {query} AS q) "
+        "SELECT d.paper_id, d.title, d.authors, d.day, d.kind, d.upvotes, "
+        "ts_rank(d.tsv, q.q) AS score, ts_headline('english', d.title || ' ' || d.abstract "
+        "|| ' ' || d.summary, q.q, 'StartSel=' || :open || ', StopSel=' || :close || "
+        "', MaxWords=24, MinWords=8') AS snip "
+        "FROM search_docs AS d, q WHERE d.tsv @@ q.q AND d.language = :language "
+        "ORDER BY score DESC, d.id LIMIT :limit"), params).mappings().all()
     return [_hit(row) for row in rows]
 
 
@@ -143,7 +208,7 @@ def _hit(row: Any) -> SearchHit:
     return SearchHit(paper_id=row["paper_id"], title=row["title"],
                      authors=tuple(a for a in row["authors"].split("\n") if a),
                      date=row["day"], kind=row["kind"], upvotes=row["upvotes"],
-                     snippet=snippet, highlights=highlights, score=-float(row["rank"]))
+                     snippet=snippet, highlights=highlights, score=float(row["score"]))
 
 
 def unmark(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:

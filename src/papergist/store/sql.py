@@ -60,6 +60,7 @@ class Store(DeliveriesMixin):
         A store written by a newer papergist is refused and left untouched.
         """
         url = str(target) if "://" in str(target) else None
+        shown = sa.make_url(url).render_as_string(hide_password=True) if url else str(target)
         engine = None
         try:
             if url is None:
@@ -67,14 +68,14 @@ class Store(DeliveriesMixin):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 url = f"sqlite:///{path}"
             engine = create_engine(url, busy_timeout)
-            migrate(engine, str(target))
+            migrate(engine, shown)
             return cls(engine, clock=clock)
-        except (OSError, SQLAlchemyError, StoreError) as exc:
+        except (OSError, SQLAlchemyError, StoreError, ImportError) as exc:
             if engine is not None:
                 engine.dispose()
             if isinstance(exc, StoreError):
                 raise
-            raise StoreError(f"cannot open the store at {target}: {_reason(exc)}; "
+            raise StoreError(f"cannot open the store at {shown}: {_reason(exc)}; "
                              f"{_open_hint(exc)}") from None
 
     def close(self) -> None:
@@ -258,8 +259,8 @@ class Store(DeliveriesMixin):
     def search(self, query: str, language: str, limit: int = 20) -> list[SearchHit]:
         """The papers of stored digests in `language` that match `query`, best first
         (see `store.search` for what a query may say)."""
-        match = search.fts_query(query)  # a `UsageError` before the store is touched
-        return self._read(lambda conn: search.find(conn, match, language, limit))
+        search.parse_query(query)  # a `UsageError` before the store is touched
+        return self._read(lambda conn: search.find(conn, query, language, limit))
 
     # runs ---------------------------------------------------------------
 
@@ -356,4 +357,8 @@ def _open_hint(exc: BaseException) -> str:
                 "or set PAPERGIST_HOME to another directory")
     if "locked" in reason:
         return "another papergist holds it; try again when that one has finished"
+    if isinstance(exc, ImportError):
+        return "a PostgreSQL store needs its driver: pip install 'papergist[postgres]'"
+    if "connect" in reason.lower() or "connection" in reason.lower():
+        return "check that PostgreSQL is running and that store_url names it"
     return "set PAPERGIST_HOME to a writable directory"
