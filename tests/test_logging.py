@@ -129,16 +129,24 @@ def test_log_json_is_one_object_per_line(cli, lone, llm):
 
 
 def test_the_report_counts_retries_and_names_abstract_fallbacks(cli, lone, llm, tmp_path):
+    """arXiv has neither the HTML nor the PDF (404): why the abstract was used is in the
+    JSON (`source_notes`) and in the report on stderr, on a re-run too."""
     llm.plan = in_order(Fault("status", status=429, retry_after=0.01), Fault("status", status=500))
-    code, _, err = cli("digest", DAY, "--model", "fake-gpt", "-f", "json")
+    code, out, err = cli("digest", DAY, "--model", "fake-gpt", "-f", "json")
     assert code == 0
+    [paper] = json.loads(out)["papers"]
+    assert (paper["id"], paper["source"]) == (ID, "abstract")
+    assert paper["source_notes"] == ["html: HTTP 404", "pdf: HTTP 404"]
     assert "  2 retries, 1 429s, 1 fell back to the abstract\n" in err
     assert f"  {ID}: summarized from the abstract (html: HTTP 404; pdf: HTTP 404)\n" in err
     db = sqlite3.connect(tmp_path / "home" / "papergist.db")
     assert db.execute("SELECT retries, throttled, window_decreases, to_pdf, to_abstract "
                       "FROM runs").fetchall() == [(2, 1, 0, 0, 1)]
-    quiet = cli("digest", DAY, "--model", "fake-gpt", "-f", "json", "-q")[2]
+    code, out, quiet = cli("digest", DAY, "--model", "fake-gpt", "-f", "json", "-q")
     assert "summarized from the abstract" not in quiet
+    [again] = json.loads(out)["papers"]  # the stored summary, and why it is the abstract's
+    assert again["source_notes"] == [f"{kind}: HTTP 404 (remembered from an earlier run)"
+                                     for kind in ("html", "pdf")]
 
 
 def test_the_counts_are_per_day_in_a_range(cli, fake_hf, llm, tmp_path):

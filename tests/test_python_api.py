@@ -9,11 +9,12 @@ import os
 import re
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from conftest import local_env
+from conftest import TODAY, local_env
 from fakes import FakeServer, Reply
 import papergist
 from papergist.models import Digest
@@ -167,3 +168,53 @@ def test_verify_names_a_malformed_summary(tmp_path, summaries, message):
     with papergist.open(settings) as pg, pytest.raises(papergist.UsageError) as refused:
         pg.verify(summaries)
     assert refused.value.message == message
+
+
+# --- Papergist.site and Papergist.digest(ids=...) through the front door ------------------
+
+SITE_URL = "https://papers.example.org"
+
+
+@pytest.fixture
+def front_door(tmp_path, fake_hf, arxiv) -> papergist.Settings:
+    """Settings for `papergist.open`: HF and arXiv local, no model, a site URL (a feed)."""
+    return papergist.load_settings(env=local_env(tmp_path / "home", fake_hf.url, arxiv.url,
+                                                 PAPERGIST_SITE_URL=SITE_URL))
+
+
+def test_site_writes_the_archive_and_reports_what_it_wrote(front_door, tmp_path):
+    out = tmp_path / "public"
+    with papergist.open(front_door, today=lambda: TODAY) as pg:
+        sizes = [len(pg.digest(date(2024, 8, d)).digest.items) for d in (23, 26)]
+        first, again = pg.site(out), pg.site(out)
+        added = len(pg.digest(date(2024, 8, 22)).digest.items)
+        later = pg.site(out)
+    pages = sum(1 + n for n in sizes)  # a page per day and per paper
+    shared = 4  # index.html, search.json, search.js, feed.xml: rewritten when they differ
+    assert isinstance(first, papergist.SiteReport)
+    assert first == papergist.SiteReport(days=2, rendered_days=2, written=pages + shared)
+    assert again == papergist.SiteReport(days=2, rendered_days=0, written=0, unchanged=shared)
+    assert later == papergist.SiteReport(days=3, rendered_days=1, written=1 + added + 3,
+                                         unchanged=1)  # search.js is the same
+    assert (out / "2024/08/22/index.html").is_file()
+    assert (out / "2024/08/26/2408.12637.html").is_file()
+    assert f"<id>{SITE_URL}/" in (out / "feed.xml").read_text(encoding="utf-8")
+
+
+def test_digest_of_ids_keeps_the_order_asked_and_names_an_unknown_id(front_door, arxiv):
+    """arXiv answers in its own order (the fake: reversed) and has no 2408.99999."""
+    arxiv.unknown = {"2408.99999"}
+    asked = ["2408.13252", "2408.99999", "2408.12637", "2409.00001"]
+    with papergist.open(front_door, today=lambda: TODAY) as pg:
+        result = pg.digest(ids=asked)
+        stored, daily = pg.load_digest(TODAY, "ids"), pg.load_digest(TODAY)
+    assert isinstance(result, papergist.DigestResult)
+    assert (result.digest.kind, result.digest.date) == ("ids", TODAY)
+    assert [i.paper.id for i in result.digest.items] == ["2408.13252", "2408.12637", "2409.00001"]
+    assert all(i.summary and not i.failure for i in result.digest.items)
+    assert result.report.failures == (papergist.PaperFailure(
+        paper_id="2408.99999", stage="fetch", reason="arXiv has no paper with this id"),)
+    assert (result.report.fetched, result.report.summarized) == (4, 3)
+    assert stored is not None and [i.paper.id for i in stored.items] == [
+        i.paper.id for i in result.digest.items]
+    assert daily is None  # kept apart from the day's own digest

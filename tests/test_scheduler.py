@@ -86,8 +86,8 @@ def test_tpm_sliding_window_never_exceeds_the_limit():
     run(go())
 
 
-def _scheduler(start=4, retries=3):
-    return Scheduler(Window(start, 16), RateLimits(None, None, clock=now), retries=retries,
+def _scheduler(start=4, attempts=3):
+    return Scheduler(Window(start, 16), RateLimits(None, None, clock=now), attempts=attempts,
                      backoff=0.01, clock=now)
 
 
@@ -201,7 +201,7 @@ def test_quota_headers_are_read_leniently():
 
 def test_transient_failures_back_off_then_give_up_and_free_the_slot():
     async def go():
-        scheduler = _scheduler(retries=3)
+        scheduler = _scheduler(attempts=3)
         seen_in_flight = []
 
         async def send():

@@ -307,7 +307,7 @@ class LLMSummarizer:
         self.config = config
         self.model = config.model
         self.budget_tokens = settings.budget_tokens
-        self.retries, self.backoff = settings.http_attempts, settings.http_backoff
+        self.attempts, self.backoff = settings.http_attempts, settings.http_backoff
         self.cap = TokenCap(settings.max_tokens)
         self.max_reply_chars = REPLY_CHARS_PER_TOKEN * config.max_output_tokens
         self.usage_unknown = 0  # replies whose `usage` could not be read
@@ -323,7 +323,7 @@ class LLMSummarizer:
                                           limits=limits, **env_options())
         self.scheduler = Scheduler(Window(self.config.concurrency, self.config.max_concurrency),
                                    RateLimits(self.config.rpm or None, self.config.tpm or None),
-                                   retries=self.retries, backoff=self.backoff)
+                                   attempts=self.attempts, backoff=self.backoff)
         self.api = ChatAPI(self.config, self._client, on_quota=self.scheduler.learn)
         return self
 
@@ -449,7 +449,7 @@ class LLMSummarizer:
             raise SummarizeError("the model API kept answering 429 (rate limited); "
                                  "set rpm/tpm to the provider's limits") from None
         except Transient as exc:
-            raise SummarizeError(f"the model API failed {self.retries} times: "
+            raise SummarizeError(f"the model API failed {self.attempts} times: "
                                  f"{self.api.redact(str(exc))}") from None
         finally:
             self.cap.settle(estimate, used)

@@ -187,11 +187,11 @@ class Stats:
 class Scheduler:
     """Runs requests under the window, the rate limits and `Retry-After` pauses."""
 
-    def __init__(self, window: Window, limits: RateLimits, *, retries: int = 4,
+    def __init__(self, window: Window, limits: RateLimits, *, attempts: int = 4,
                  backoff: float = 1.0, max_throttles: int = 20,
                  clock: Callable[[], float] = time.monotonic):
         self.window, self.limits = window, limits
-        self.retries, self.backoff, self.max_throttles = retries, backoff, max_throttles
+        self.attempts, self.backoff, self.max_throttles = attempts, backoff, max_throttles
         self.clock = clock
         self.resume_at = 0.0
         self.stats = Stats()
@@ -304,7 +304,7 @@ class Scheduler:
                     transient += 1
                     for t in tallies:
                         t.count("transient")
-                    if transient >= self.retries:
+                    if transient >= self.attempts:
                         raise
                     wait = self.backoff_for(transient)
                     for t in tallies:
@@ -323,7 +323,7 @@ class Scheduler:
     def backoff_for(self, attempt: int) -> float:
         """Seconds to wait before attempt `attempt + 1`: exponential, with jitter (the one
         `RetryPolicy` every client here follows)."""
-        return RetryPolicy(self.retries, self.backoff).delay(attempt)
+        return RetryPolicy(self.attempts, self.backoff).delay(attempt)
 
 
 def _note_learned(what: str, value: int) -> None:
