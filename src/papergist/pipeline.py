@@ -286,7 +286,8 @@ class Pipeline:
         if text is None:
             reason = "no source: neither full text nor abstract" + (
                 f" ({'; '.join(notes)})" if notes else "")
-            return Outcome(failure=PaperFailure(paper_id=paper.id, stage="source", reason=reason))
+            return Outcome(failure=PaperFailure(paper_id=paper.id, stage="source", reason=reason),
+                           notes=tuple(notes))
         outcome = await self._summarize_text(paper, text, clock)
         return dataclasses.replace(outcome, origin=text.origin, notes=tuple(notes))
 
