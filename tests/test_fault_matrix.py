@@ -344,7 +344,7 @@ def test_arxiv_html_404_then_pdf_404_is_named_and_remembered(cli, arxiv, lone, t
     a re-run asks arXiv nothing."""
     code, doc, err = model_digest(cli)
     assert code == 3 and no_source("html: HTTP 404", "pdf: HTTP 404") in err
-    assert doc["papers"][0]["source_notes"] == ["html: HTTP 404", "pdf: HTTP 404"]
+    assert doc["papers"][0]["source_notes"] == ["html: HTTP 404", "pdf: HTTP 404", "abstract: empty"]
     failed_once(tmp_path)
     asked = len(arxiv.requests)
     code, doc, err = model_digest(cli)
