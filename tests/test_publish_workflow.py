@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,8 @@ def _steps(text: str) -> list[str]:
 def test_the_store_is_saved_even_when_the_run_fails():
     steps = _steps(WORKFLOW.read_text(encoding="utf-8"))
     assert not [s for s in steps if "actions/cache@" in s]  # saves only on success
-    [restore] = [s for s in steps if "uses: actions/cache/restore@v4" in s]
-    [save] = [s for s in steps if "uses: actions/cache/save@v4" in s]
+    [restore] = [s for s in steps if "uses: actions/cache/restore@" in s]
+    [save] = [s for s in steps if "uses: actions/cache/save@" in s]
     assert steps.index(save) == len(steps) - 1 and "if: always()" in save
     key = "key: papergist-${{ github.run_id }}-${{ github.run_attempt }}"
     assert key in restore and key in save
@@ -68,12 +69,43 @@ def test_the_workflow_passes_actionlint():
 def test_actionlint_finds_a_broken_workflow(tmp_path):
     """The check can fail: a step with both `uses` and `run`."""
     broken = tmp_path / "broken.yml"
-    broken.write_text(WORKFLOW.read_text(encoding="utf-8").replace(
-        "uses: actions/cache/save@v4", "uses: actions/cache/save@v4\n        run: echo ${{ nope.x }}"),
-        encoding="utf-8")
+    broken.write_text(re.sub(r"(uses: actions/cache/save@\S+.*)",
+                             r"\1\n        run: echo ${{ nope.x }}",
+                             WORKFLOW.read_text(encoding="utf-8")), encoding="utf-8")
     [finding] = _actionlint(broken)
     assert finding.endswith('also contains "run" key which is used for running shell command '
                             '[syntax-check]')
+
+
+def _zizmor(path: Path) -> subprocess.CompletedProcess:
+    """zizmor's offline audit of `path` (a wheel from PyPI, in the test extra)."""
+    zizmor = shutil.which("zizmor") or str(Path(sys.executable).with_name("zizmor"))
+    if not Path(zizmor).exists():
+        if os.environ.get("CI"):
+            pytest.fail("zizmor is missing: pip install -e '.[test]' installs it")
+        pytest.skip("zizmor is not installed (pip install -e '.[test]')")
+    return subprocess.run([zizmor, "--offline", "--no-progress", str(path)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_workflow_passes_zizmor():
+    """Actions pinned to commits, no token left in the checkout, no setting expanded
+    into a script."""
+    audit = _zizmor(WORKFLOW)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert "No findings to report" in audit.stdout + audit.stderr
+
+
+def test_zizmor_finds_what_the_workflow_avoids(tmp_path):
+    text = WORKFLOW.read_text(encoding="utf-8")
+    risky = (re.sub(r"actions/checkout@[0-9a-f]{40}", "actions/checkout@v4", text)
+             .replace('--to "$PAPERGIST_CHANNELS"', '--to "${{ vars.PAPERGIST_CHANNELS }}"'))
+    assert risky != text
+    broken = tmp_path / "daily.yml"
+    broken.write_text(risky, encoding="utf-8")
+    audit = _zizmor(broken)
+    found = audit.stdout + audit.stderr
+    assert audit.returncode != 0 and "unpinned-uses" in found and "template-injection" in found
 
 
 def _unit(name: str) -> configparser.ConfigParser:
