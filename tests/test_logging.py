@@ -284,3 +284,24 @@ def test_a_webhook_429_is_logged_without_its_url(caplog):
                                              "wait": 0.0}]
     assert all("secret-token" not in f"{r.getMessage()} {extra_fields(r)}"
                for r in caplog.records)
+
+
+def test_every_wait_is_a_log_line(cli, fake_hf, llm, monkeypatch):
+    """The politeness pacer's wait and a pause for a used-up quota are log lines with
+    their seconds (`-vv --log-json`); so are 429s and retries (tests above)."""
+    import fake_openai
+    import papergist.http
+
+    monkeypatch.setattr(papergist.http, "PACER_NOTE", 0.05)
+    monkeypatch.setattr(fake_openai, "WINDOW", 1.0)  # the fake's minute, shortened
+    monkeypatch.setenv("PAPERGIST_FULLTEXT_DELAY", "0.1")
+    fake_hf.days = {DAY: load_day(DAY)[:3]}
+    llm.rpm = 2  # the second reply says: no request left this (one-second) minute
+    code, _, err = cli("-vv", "--log-json", "digest", DAY, "--model", "fake-gpt", "-f", "json",
+                       "--rpm", "6000")  # our own limit: the headers' is not learned
+    assert code == 0, err
+    logged = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    pacer = [d for d in logged if d.get("event") == "pacer_wait"]
+    pauses = [d for d in logged if d.get("event") == "pause"]
+    assert pacer and all(0.05 <= d["wait"] <= 1.0 and d["level"] == "debug" for d in pacer)
+    assert pauses and all(d["reason"] == "quota" and d["wait"] > 0 for d in pauses)
