@@ -64,8 +64,9 @@ def test_the_page_has_the_sections_the_api_needs():
     text = PAGE.read_text(encoding="utf-8")
     assert re.findall(r"^## (.+)$", text, re.M) == [
         "Settings and overrides", "Results and the run report", "Weeks and months", "Ranges",
-        "Searching the archive", "Errors", "Verifying other tools' summaries", "Progress"]
-    assert len(page_blocks()) == 9
+        "Searching the archive", "Ranked for a reader", "Errors",
+        "Verifying other tools' summaries", "Progress"]
+    assert len(page_blocks()) == 10
     top = page_blocks()[0]
     assert len(top.strip().splitlines()) <= 12
     assert all(call in top for call in ("papergist.open(", ".digest(", ".verify(", ".publish("))
@@ -104,6 +105,7 @@ PUBLIC = {
     "PapergistError", "UsageError", "ConfigError", "EmptyFeed", "SourceError",
     "SourceUnavailable", "SourceRejected", "MalformedResponse", "SummarizeError", "StoreError",
     "OutputError", "DeliveryError", "IncompleteDigest", "ArchiveEntry", "SearchHit", "SearchResults",
+    "Reader", "Relevance",
 }
 
 

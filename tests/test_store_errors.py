@@ -43,6 +43,7 @@ DKEY = DeliveryKey(DAY, "en", "slack", "hooks.slack.com/…")
 SAMPLES = {
     "save_papers": (([PAPER],), {}, True),
     "save_day": ((DAILY,), {}, True),
+    "papers": (([PAPER.id, "2408.99999"],), {}, False),
     "load_day": ((DAY,), {}, False),
     "days": ((), {}, False),
     "get_summary": ((PAPER.id,), KEY, False),

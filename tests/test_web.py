@@ -13,6 +13,7 @@ import shutil
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from datetime import date
 from urllib.parse import urljoin, urlsplit
 
@@ -38,6 +39,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextmanager
+def serving(pg):
+    """The web app over `pg` under uvicorn on a free loopback port; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(pg), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(5)
+
+
 @pytest.fixture
 def site(cli, store_target, monkeypatch):
     """The two days digested into a store of each backend, then served; yields (base
@@ -46,18 +65,8 @@ def site(cli, store_target, monkeypatch):
         monkeypatch.setenv("PAPERGIST_STORE_URL", store_target)
     for day in DAYS:
         assert cli("digest", day, "-q")[0] == 0
-    with papergist.open() as pg:
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(pg), host="127.0.0.1", port=port,
-                                               log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}", pg
-        server.should_exit = True
-        thread.join(5)
+    with papergist.open() as pg, serving(pg) as base:
+        yield base, pg
 
 
 def get(url: str, **params) -> httpx2.Response:
@@ -190,6 +199,24 @@ def test_the_cli_serves_until_interrupted(tmp_path, cli):
         _, err = proc.communicate(timeout=10)
     assert f"on http://127.0.0.1:{port}/" in err and "Traceback" not in err
     assert proc.returncode in (0, 130)
+
+
+def test_a_day_ranked_for_a_reader(cli, tmp_path, monkeypatch):
+    config = tmp_path / "papergist.toml"
+    config.write_text('[readers.alice]\nauthors = ["Hugo Laurençon"]\nkeywords = ["video"]\n',
+                      encoding="utf-8")
+    monkeypatch.setenv("PAPERGIST_CONFIG", str(config))
+    assert cli("digest", "2024-08-26", "-q")[0] == 0
+    with papergist.open() as pg, serving(pg) as base:
+        page = get(base + "/2024/08/26/index.html", **{"for": "alice"})
+        doc = get(base + "/api/digests/daily/2024-08-26", **{"for": "alice"}).json()
+        unknown = get(base + "/api/digests/daily/2024-08-26", **{"for": "bob"})
+    tree = lxml_html.fromstring(page.text)
+    assert [e.text_content() for e in tree.xpath("//p[@class='why']")][:1] == [
+        "For alice: Hugo Laurençon (author)"]
+    assert doc["papers"][0]["relevance"] == {"reader": "alice", "score": 3.0,
+                                             "reasons": ["Hugo Laurençon (author)"]}
+    assert unknown.status_code == 400 and "no reader 'bob'" in unknown.json()["error"]
 
 
 @pytest.mark.slow

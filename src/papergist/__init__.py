@@ -21,10 +21,11 @@ from papergist.errors import (ConfigError, DeliveryError, EmptyFeed,  # noqa: E4
                               SourceError, SourceRejected, SourceUnavailable, StoreError,
                               SummarizeError, UsageError)
 from papergist.models import (ArchiveEntry, Digest, DigestItem, Paper,  # noqa: E402
-                              PaperFailure, RunReport, SearchHit, SearchResults, Sections,
-                              Summary, Usage, Verdict)
+                              PaperFailure, Relevance, RunReport, SearchHit, SearchResults,
+                              Sections, Summary, Usage, Verdict)
 from papergist.pipeline import DigestResult, Progress, Result  # noqa: E402
 from papergist.publish import Delivery  # noqa: E402
+from papergist.rank import Reader  # noqa: E402
 from papergist.settings import Settings, load_settings  # noqa: E402
 from papergist.site import SiteReport  # noqa: E402
 
@@ -34,7 +35,8 @@ __all__ = [
     "open", "Papergist", "Progress", "utc_today",
     # what it returns
     "ArchiveEntry", "DayResult", "Delivery", "Digest", "DigestItem", "DigestResult", "Paper",
-    "PaperFailure", "Result", "RunReport", "SearchHit", "SearchResults", "Sections",
+    "PaperFailure", "Reader", "Relevance", "Result", "RunReport", "SearchHit", "SearchResults",
+    "Sections",
     "SiteReport", "Summary", "Usage", "Verdict",
     # settings
     "Settings", "load_settings",

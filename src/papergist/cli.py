@@ -14,7 +14,7 @@ import time
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Iterator, Optional
+from typing import Annotated, Any, Callable, Iterator, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -74,6 +74,9 @@ def digest(
         "--month", metavar="YYYY-MM", help="A digest of a month of the feed, e.g. 2024-08.")] = None,
     top: Annotated[Optional[int], typer.Option(
         "--top", metavar="N", help="Only the N most upvoted papers of the day, week or month.")] = None,
+    reader: Annotated[Optional[str], typer.Option(
+        "--for", metavar="READER", help="Most relevant first for a [readers.READER] of the config "
+        "file (keywords, authors, organizations, library), each paper saying why.")] = None,
     fmt: Annotated[str, typer.Option(
         "--format", "-f", metavar="FORMAT", help="markdown (the classic layout) or json.")] = "markdown",
     output: Annotated[Optional[Path], typer.Option(
@@ -125,6 +128,7 @@ def digest(
       papergist digest 2024-08-26 --format json -o 2024-08-26.json
       papergist digest --ids 2408.12637,2408.13252
       papergist digest --week 2024-W34 --top 20       # the week's 20 most upvoted
+      papergist digest --for alice                    # most relevant first for [readers.alice]
       papergist digest 2024-08-26 --model gpt-4o-mini --lang ko
       OPENAI_BASE_URL=http://localhost:11434/v1 papergist digest --model llama3.1
       papergist digest --out-dir papers --publish email,slack        # the daily cron
@@ -155,19 +159,22 @@ def digest(
     if channels and (since or ids or week or month):
         raise UsageError("--publish works with one day of the feed, not --ids, --since, "
                          "--week or --month")
+    if channels and reader:
+        raise UsageError("--publish sends the digest everyone gets, not one ranked --for a reader")
     with _open(settings, quiet, refresh) as pg:
         if channels:
             pg.check_channels(channels)  # a missing setting is said before any work
+        ranked = _ranker(pg, reader)
         if since:
             assert out_dir is not None  # checked above: --since needs --out-dir
             code = _digest_range(pg, parse_day(since), parse_day(until) if until else None,
-                                 out_dir, fmt, quiet, top)
+                                 out_dir, fmt, quiet, top, ranked)
         elif week or month:
             result = pg.digest(week=week, month=month, top=top)
             path = _period_path(out_dir, result.digest, fmt)
-            code = _report_and_write(result, output or path, fmt, quiet, False)
+            code = _report_and_write(result, output or path, fmt, quiet, False, ranked)
         else:
-            code, used = _digest_one(pg, day, ids, fmt, output, out_dir, quiet, top)
+            code, used = _digest_one(pg, day, ids, fmt, output, out_dir, quiet, top, ranked)
         if channels and code in (EXIT_OK, EXIT_INCOMPLETE):
             code = max(code, _report_deliveries(pg.publish(used, channels, if_changed=True),
                                                 quiet))
@@ -187,9 +194,18 @@ def _open(settings: Settings, quiet: bool, refresh: bool = False) -> Iterator[Pa
         yield pg
 
 
+def _ranker(pg: Papergist, reader: str | None) -> Callable[[Digest], Digest]:
+    """What orders a digest before it is written: for a reader (checked now, before any
+    work), or as built."""
+    if reader is None:
+        return lambda digest: digest
+    who = pg.reader(reader)
+    return lambda digest: pg.rank(digest, who)
+
+
 def _report_and_write(result: Result, path: Path | None, fmt: str, quiet: bool,
-                      empty_expected: bool) -> int:
-    """Report on stderr, then write the digest unless it is empty."""
+                      empty_expected: bool, ranked: Callable[[Digest], Digest]) -> int:
+    """Report on stderr, then write the digest (`ranked`) unless it is empty."""
     print_report(result.report, quiet)
     if not result.digest.items:
         if not (quiet and empty_expected):
@@ -197,13 +213,13 @@ def _report_and_write(result: Result, path: Path | None, fmt: str, quiet: bool,
                 if result.digest.kind == "daily" else ""
             say(f"No papers in HF Daily Papers for {result.digest.label}{why}; nothing written.")
         return EXIT_EMPTY
-    _emit(render(result.digest, fmt), path, quiet)
+    _emit(render(ranked(result.digest), fmt), path, quiet)
     return exit_status(result)
 
 
 def _digest_one(pg: Papergist, day_text: str | None, ids: str | None, fmt: str,
                 output: Path | None, out_dir: Path | None, quiet: bool,
-                top: int | None) -> tuple[int, date]:
+                top: int | None, ranked: Callable[[Digest], Digest]) -> tuple[int, date]:
     """One digest (a day, or arXiv ids); its exit status and the day it is for."""
     if ids:
         wanted = [i.strip() for i in ids.split(",") if i.strip()]
@@ -212,7 +228,8 @@ def _digest_one(pg: Papergist, day_text: str | None, ids: str | None, fmt: str,
     else:
         result = pg.digest(parse_day(day_text) if day_text else _newest_day(pg, quiet), top=top)
         path = _day_path(out_dir, result.digest.date, fmt)
-    return _report_and_write(result, output or path, fmt, quiet, False), result.digest.date
+    return (_report_and_write(result, output or path, fmt, quiet, False, ranked),
+            result.digest.date)
 
 
 def _newest_day(pg: Papergist, quiet: bool) -> date:
@@ -256,7 +273,7 @@ def _emit(text: str, path: Path | None, quiet: bool) -> None:
 
 
 def _digest_range(pg: Papergist, since: date, until: date | None, out_dir: Path, fmt: str,
-                  quiet: bool, top: int | None) -> int:
+                  quiet: bool, top: int | None, ranked: Callable[[Digest], Digest]) -> int:
     """Every day from `since` to `until` not yet written; empty days are not failures."""
     worst = EXIT_OK
 
@@ -270,7 +287,7 @@ def _digest_range(pg: Papergist, since: date, until: date | None, out_dir: Path,
     for done in pg.digest_range(since, until, skip=written, top=top):
         if done.result is not None:
             code = _report_and_write(done.result, _day_path(out_dir, done.day, fmt), fmt, quiet,
-                                     empty_expected=True)
+                                     True, ranked)
             worst = max(worst, EXIT_OK if code == EXIT_EMPTY else code)
     return worst
 

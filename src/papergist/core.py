@@ -21,13 +21,14 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence, overload
 
-from papergist.errors import EmptyFeed, MalformedResponse, PapergistError, UsageError
+from papergist.errors import ConfigError, EmptyFeed, MalformedResponse, PapergistError, UsageError
 from papergist.exits import exit_status
 from papergist.http import HttpClient
 from papergist.models import (PERIODS, ArchiveEntry, Digest, DigestKind, PaperFailure,
                               PeriodKind, SearchResults, Verdict, period_start)
 from papergist.pipeline import Pipeline, Progress, Result, Silent, check_day, check_period
 from papergist.publish import Delivery, publish, targets
+from papergist.rank import Reader, rank
 from papergist.settings import Settings, load_settings
 from papergist.site import SiteReport, build_site
 from papergist.sources.cache import CacheCleared, CacheInfo, cache_info, clear_cache
@@ -292,6 +293,24 @@ class Papergist:
         return self.store.load_digest(day, self.language, kind)
 
     # reading and finding ---------------------------------------------------
+
+    def reader(self, name: str) -> Reader:
+        """The `[readers.NAME]` table of the config file, checked."""
+        table = self.settings.readers.get(name)
+        if table is None:
+            known = ", ".join(sorted(self.settings.readers)) or "none yet"
+            raise ConfigError(f"no reader {name!r} in the config file ({known}): add a "
+                              f"[readers.{name}] table with keywords, authors, organizations "
+                              "or library")
+        return Reader.from_table(name, table)
+
+    def rank(self, digest: Digest, reader: str | Reader) -> Digest:
+        """`digest` most relevant first for `reader` (a name in the config file, or a
+        `Reader`), each paper with its `relevance`; library papers missing from the store
+        are fetched from arXiv once."""
+        who = self.reader(reader) if isinstance(reader, str) else reader
+        library = self._pipeline().library(who.library) if who.library else []
+        return rank(digest, who, library)
 
     def archive(self, language: str | None = None) -> list[ArchiveEntry]:
         """Every stored digest in `language` (default: this one's), newest first."""

@@ -234,8 +234,17 @@ class PaperFailure(Frozen):
     attempts: int = 0  # model requests sent for it in this run, resends included
 
 
+class Relevance(Frozen):
+    """How much a paper matters to one reader (`papergist.rank`), and why."""
+
+    reader: str
+    score: float = 0.0
+    reasons: tuple[str, ...] = ()  # "diffusion (title)", "Kaiming He (author)", ...
+
+
 class DigestItem(Frozen):
-    """One paper of the digest: exactly one of `summary` or `failure` is set."""
+    """One paper of the digest: exactly one of `summary` or `failure` is set;
+    `relevance` only in a digest ranked for a reader."""
 
     paper: Paper
     rank: int
@@ -244,6 +253,7 @@ class DigestItem(Frozen):
     failure: PaperFailure | None = None
     attempts: int = 0  # model requests sent for this paper in the run that built it
     source_notes: tuple[str, ...] = ()  # why a better text was not used ("html: HTTP 404")
+    relevance: Relevance | None = None
 
 
 DigestKind = Literal["daily", "ids", "weekly", "monthly"]

@@ -218,6 +218,21 @@ class Pipeline:
         listed = [ListedPaper(paper=p, rank=n) for n, p in enumerate(papers, 1)]
         return self._summarized(day, "ids", listed, failures, before)
 
+    def library(self, ids: Sequence[str]) -> list[Paper]:
+        """The papers of a reader's library: from the store, the rest from the arXiv API
+        (then stored, so they are asked for once). Ids arXiv does not know are left out."""
+        ids = check_ids(list(ids))
+        stored = {p.id: p for p in self.store.papers(ids)}
+        missing = [i for i in ids if i not in stored]
+        if missing:
+            self.progress.note(f"Fetching {len(missing)} paper(s) of the library from arXiv")
+            fetched, unknown = ArxivSource(self.http, self.settings).fetch(missing)
+            self.store.save_papers(fetched)
+            stored.update((p.id, p) for p in fetched)
+            for paper_id in unknown:
+                self.progress.note(f"{paper_id}: arXiv has no such paper (left out of the library)")
+        return [stored[i] for i in ids if i in stored]
+
     def _summarized(self, day: date, kind: DigestKind, listed: list[ListedPaper],
                     fetch_failures: Sequence[PaperFailure], before: dict[str, int]) -> Result:
         self.progress.start(len(listed), "Summarizing")

@@ -248,6 +248,7 @@ class Settings:
     telegram_api_url: str
     paper_timeout: float
     providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    readers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # [readers.NAME]
     origins: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
@@ -307,10 +308,10 @@ def _read_config(path: Path, named: bool) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
-    unknown = sorted(set(data) - set(_BY_NAME) - set(_ALIASES) - {"providers"})
+    unknown = sorted(set(data) - set(_BY_NAME) - set(_ALIASES) - {"providers", "readers"})
     if unknown:
         raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}; "
-                          f"known: {', '.join(_BY_NAME)}, [providers.NAME]")
+                          f"known: {', '.join(_BY_NAME)}, [providers.NAME], [readers.NAME]")
     if "home" in data and not named:
         raise ConfigError(f"home cannot be set in {path}: that file is read from the data "
                           "directory itself. Set PAPERGIST_HOME instead, or keep the config "
@@ -320,6 +321,9 @@ def _read_config(path: Path, named: bool) -> dict[str, Any]:
             raise ConfigError(f"in {path}: give {setting.name} only ({key} is its former "
                               "name)")
     _check_providers(data.get("providers", {}), path)
+    readers = data.get("readers", {})
+    if not isinstance(readers, dict) or not all(isinstance(v, dict) for v in readers.values()):
+        raise ConfigError(f"in {path}: readers must be tables, e.g. [readers.alice]")
     return data
 
 
@@ -402,4 +406,5 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
         raw = _raw(s, overrides, env, config, path)
         values[s.name], origins[s.name] = _convert(s, raw), raw.origin
     values["home"] = Path(values["home"]).expanduser()
-    return Settings(**values, providers=config.get("providers", {}), origins=origins)
+    return Settings(**values, providers=config.get("providers", {}),
+                    readers=config.get("readers", {}), origins=origins)

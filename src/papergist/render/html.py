@@ -169,6 +169,7 @@ class PaperView:
     note: str | None
     page_url: str | None = None
     day_url: str | None = None
+    why: str | None = None  # in a digest ranked for a reader: what this paper matched
 
 
 def paper_links(item: DigestItem) -> tuple[Link, ...]:
@@ -207,7 +208,9 @@ def paper_view(item: DigestItem, day: date, site_url: str | None = None) -> Pape
         warning=verdict_note(summary.verification) if summary else None, failure=failure,
         abstract=clean(paper.abstract), note=note,
         page_url=site_link(site_url, paper_path(day, paper.id)),
-        day_url=site_link(site_url, f"{day_path(day)}#{slug(paper.id)}"))
+        day_url=site_link(site_url, f"{day_path(day)}#{slug(paper.id)}"),
+        why=clean(f"For {item.relevance.reader}: {', '.join(item.relevance.reasons)}")
+        if item.relevance and item.relevance.reasons else None)
 
 
 def _page(digest: Digest, site_url: str | None, feed: bool) -> dict[str, object]:

@@ -14,6 +14,7 @@ def item_dict(item: DigestItem) -> dict[str, Any]:
     length)."""
     paper, summary = item.paper, item.summary
     clipped = {"clipped": dict(paper.clipped)} if paper.clipped else {}
+    ranked = {"relevance": item.relevance.model_dump()} if item.relevance else {}
     return {
         "id": paper.id,
         "title": paper.title,
@@ -39,6 +40,7 @@ def item_dict(item: DigestItem) -> dict[str, Any]:
         if summary and summary.verification else None,
         "failure": item.failure.model_dump() if item.failure else None,
         **clipped,
+        **ranked,
     }
 
 

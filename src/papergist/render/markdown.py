@@ -76,10 +76,18 @@ def render_item(item: DigestItem) -> str:
     blocks = [f"### [{inline(paper.title)}]({paper.url})",
               _thumbnail(paper.thumbnail),
               _votes(item),
+              _why(item),
               f"Authors: {inline(', '.join(paper.authors))}" if paper.authors else None,
               "\n\n".join(_links(item)) or None,
               "\n".join(_body(item))]
     return "\n\n".join(b for b in blocks if b)
+
+
+def _why(item: DigestItem) -> str | None:
+    """In a digest ranked for a reader: why this paper is where it is."""
+    if item.relevance is None or not item.relevance.reasons:
+        return None
+    return f"_For {inline(item.relevance.reader)}: {inline(', '.join(item.relevance.reasons))}_"
 
 
 def heading(digest: Digest) -> str:

@@ -124,6 +124,15 @@ class Store(DeliveriesMixin):
         if author_rows:
             conn.execute(authors.insert(), author_rows)
 
+    def papers(self, ids: Iterable[str]) -> list[Paper]:
+        """The stored papers among `ids`, in the order given (unknown ids left out)."""
+        wanted = list(dict.fromkeys(ids))
+
+        def read(conn: sa.Connection) -> list[Paper]:
+            found = self._load_papers(conn, wanted)
+            return [found[i] for i in wanted if i in found]
+        return self._read(read)
+
     def save_day(self, daily: DailyList) -> None:
         """Store a day's list: papers, ranks and upvotes now; the day's old list is replaced."""
         self._write(self._save_day, daily)

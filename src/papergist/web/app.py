@@ -6,7 +6,8 @@ page per day (`/YYYY/MM/DD/index.html`) and per paper (`/YYYY/MM/DD/{id}.html`),
 
 * `GET /api/digests`: every stored digest (`ArchiveEntry`), newest first;
 * `GET /api/digests/{kind}/{label}`: one digest, the document `digest -f json` prints
-  (`/api/digests/daily/2024-08-26`, `/api/digests/weekly/2024-W34`);
+  (`/api/digests/daily/2024-08-26`, `/api/digests/weekly/2024-W34`); `?for=READER`
+  ranks it for a reader of the config file, as day pages do;
 * `GET /api/search?q=&limit=&lang=`: `SearchResults`.
 
 Every route is one call to the `Papergist` front door and a rendering, as in the
@@ -25,7 +26,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 
 from papergist.core import MAX_SEARCH_LIMIT, Papergist
-from papergist.errors import PapergistError, StoreError, UsageError
+from papergist.errors import ConfigError, PapergistError, StoreError, UsageError
 from papergist.models import PERIODS, DigestKind, SearchHit, period_label, period_start
 from papergist.render.atom import render_atom
 from papergist.render.html import (CSP, arxiv_url, clean, day_path, paper_path, render_html,
@@ -36,7 +37,8 @@ FEED_DAYS = 30
 PAGE_CSP = CSP.replace("form-action 'none'", "form-action 'self'")  # the search form
 SITE = "../../.."  # from a day or paper page back to the root, as in the static archive
 STATUSES: tuple[tuple[type[PapergistError], int], ...] = (
-    (UsageError, 400), (StoreError, 503), (PapergistError, 500))
+    (UsageError, 400), (ConfigError, 400), (StoreError, 503), (PapergistError, 500))
+FOR = Query(None, alias="for", description="A reader of the config file: most relevant first")
 KINDS: tuple[DigestKind, ...] = ("daily", "ids", "weekly", "monthly")
 
 _ENV = Environment(loader=ChoiceLoader([PackageLoader("papergist.web", "templates"),
@@ -105,8 +107,9 @@ def _pages(app: FastAPI, pg: Papergist, title: str) -> None:
 
     @app.get("/{year}/{month}/{day}/", response_class=HTMLResponse, include_in_schema=False)
     @app.get("/{year}/{month}/{day}/index.html", response_class=HTMLResponse)
-    def day_page(year: str, month: str, day: str) -> str:
-        return render_html(_daily(pg, year, month, day), site_url=SITE)
+    def day_page(year: str, month: str, day: str, reader: str | None = FOR) -> str:
+        digest = _daily(pg, year, month, day)
+        return render_html(pg.rank(digest, reader) if reader else digest, site_url=SITE)
 
     @app.get("/{year}/{month}/{day}/{name}.html", response_class=HTMLResponse)
     def paper_page(year: str, month: str, day: str, name: str) -> str:
@@ -136,14 +139,15 @@ def _api(app: FastAPI, pg: Papergist) -> None:
         return JSONResponse([e.model_dump(mode="json") for e in pg.archive(lang)])
 
     @app.get("/api/digests/{kind}/{label}")
-    def api_digest(kind: str, label: str) -> Response:
+    def api_digest(kind: str, label: str, reader: str | None = FOR) -> Response:
         if kind not in KINDS:
             raise NotFound(f"no kind of digest {kind!r}: use one of {', '.join(KINDS)}")
         start = _start(kind, label)
         digest = pg.load_digest(start, kind)  # type: ignore[arg-type]  # checked above
         if digest is None:
             raise NotFound(f"no {kind} digest for {label} in {pg.language}")
-        return Response(render_json(digest), media_type="application/json")
+        ranked = pg.rank(digest, reader) if reader else digest
+        return Response(render_json(ranked), media_type="application/json")
 
     @app.get("/api/search")
     def api_search(q: str, limit: int = Query(20, ge=1, le=MAX_SEARCH_LIMIT),
