@@ -294,6 +294,26 @@ def _why(row: Row) -> str:
             (False, True): "only names not in the abstract"}[nums, names]
 
 
+# --- (d) sentence-level grounding ---------------------------------------------------
+
+def measure_grounding() -> dict[str, Counter]:
+    """Sentences of every real summary against its best source: backed by a quote, quoted
+    but not backed, or with nothing to match (no claim, no Latin content word); and the
+    same for the hand-labelled faithful and unfaithful summaries."""
+    labels = {(x["id"], x["repo"]): x["label"] for x in load_labels()}
+    out: dict[str, Counter] = {"all": Counter(), "faithful": Counter(), "unfaithful": Counter()}
+    for paper in load_papers():
+        for summary in paper["summaries"]:
+            verdict = check(split_sections(summary["text"]), best_source(paper["arxiv_id"]))
+            kinds = Counter("backed" if g.backed else "quoted" if g.quote else "unmatched"
+                            for g in verdict.grounding)
+            out["all"].update(kinds)
+            label = labels.get((paper["arxiv_id"], summary["source"]["repo"]))
+            if label:
+                out[label].update(kinds)
+    return out
+
+
 def _pct(a: int, b: int) -> str:
     return f"{a}/{b} ({100 * a / b:.1f}%)" if b else "0/0"
 
@@ -351,6 +371,13 @@ def report() -> str:
                      "in the paper with the same unit).")
     lines.append("Bases: the real summaries that verify against their best source (full "
                  "text when we have it, else the abstract); one copy per number or name.")
+    lines += ["", "### (d) Sentence-level grounding of the real summaries", "",
+              "| summaries | sentences | backed by a quote | quoted, not backed | nothing to match |",
+              "|---|---|---|---|---|"]
+    for group, kinds in measure_grounding().items():
+        total = sum(kinds.values())
+        lines.append(f"| {group} | {total} | {_pct(kinds['backed'], total)} | "
+                     f"{_pct(kinds['quoted'], total)} | {_pct(kinds['unmatched'], total)} |")
     return "\n".join(lines)
 
 

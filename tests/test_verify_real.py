@@ -74,3 +74,14 @@ def test_c_corrupted_copies_are_flagged(kind):
     missed = [(paper_id, note) for paper_id, sections, note in copies
               if real.check(sections, real.best_source(paper_id)).status == "verified"]
     assert len(missed) <= 0.05 * len(copies), missed[:3]
+
+
+def test_sentences_of_faithful_summaries_are_backed_by_quotes():
+    """(d) Measured: of the hand-labelled faithful summaries' sentences 74.8% are backed
+    by a quote and 1.3% quoted without being backed; of the unfaithful ones' 50.0% and
+    14.3%. The rest (Korean sentences naming no name and no number) cannot be matched."""
+    found = real.measure_grounding()
+    faithful, unfaithful = found["faithful"], found["unfaithful"]
+    assert faithful["backed"] >= 0.70 * sum(faithful.values())
+    assert faithful["quoted"] <= 0.05 * sum(faithful.values())
+    assert unfaithful["quoted"] >= 0.10 * sum(unfaithful.values())

@@ -152,6 +152,18 @@ class Evidence(Frozen):
     sentence: str
 
 
+class Grounding(Frozen):
+    """One sentence of a summary and the source sentence that backs it best
+    (`papergist.verify.grounding`): `share` of its content words found in `quote`
+    (None when it has none in Latin script); `backed` when its claims and words are."""
+
+    section: str
+    sentence: str
+    quote: str | None = None
+    backed: bool = False
+    share: float | None = None
+
+
 VerdictStatus = Literal["verified", "unverified", "unchecked"]
 
 
@@ -194,6 +206,12 @@ class Verdict(Frozen):
     warn: bool = True
     off_topic: bool = False
     overlap: float | None = None
+    grounding: tuple[Grounding, ...] = ()  # each sentence and its quote
+
+    @property
+    def backed(self) -> tuple[int, int]:
+        """(sentences backed by a quote, sentences)."""
+        return sum(1 for g in self.grounding if g.backed), len(self.grounding)
 
     @property
     def verified(self) -> bool:

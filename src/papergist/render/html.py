@@ -41,7 +41,7 @@ from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from papergist.models import SECTION_KEYS, SECTION_TITLES, Digest, DigestItem
+from papergist.models import SECTION_KEYS, SECTION_TITLES, Digest, DigestItem, Verdict
 from papergist.render.common import (EXTRACTIVE_NOTE, VerdictNote, clean, digest_kind,
                                      digest_title, is_video, lang_tag, verdict_note)
 from papergist.render.markdown import safe_url
@@ -148,6 +148,15 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Quote:
+    """A sentence of the summary and the paper's sentence that backs it (None: none)."""
+
+    sentence: str
+    quote: str | None
+    backed: bool
+
+
+@dataclass(frozen=True)
 class PaperView:
     """Everything a template shows of one paper: clean text and vetted URLs only."""
 
@@ -170,6 +179,7 @@ class PaperView:
     page_url: str | None = None
     day_url: str | None = None
     why: str | None = None  # in a digest ranked for a reader: what this paper matched
+    quotes: tuple[Quote, ...] = ()  # each sentence of the summary with its quote
 
 
 def paper_links(item: DigestItem) -> tuple[Link, ...]:
@@ -210,7 +220,17 @@ def paper_view(item: DigestItem, day: date, site_url: str | None = None) -> Pape
         page_url=site_link(site_url, paper_path(day, paper.id)),
         day_url=site_link(site_url, f"{day_path(day)}#{slug(paper.id)}"),
         why=clean(f"For {item.relevance.reader}: {', '.join(item.relevance.reasons)}")
-        if item.relevance and item.relevance.reasons else None)
+        if item.relevance and item.relevance.reasons else None,
+        quotes=_quotes(summary.verification) if summary and not summary.extractive else ())
+
+
+def _quotes(verdict: Verdict | None) -> tuple[Quote, ...]:
+    """The grounding of a model's summary, as the paper's page shows it (an extractive
+    summary is its own quote)."""
+    if verdict is None:
+        return ()
+    return tuple(Quote(clean(g.sentence), clean(g.quote) or None, g.backed)
+                 for g in verdict.grounding)
 
 
 def _page(digest: Digest, site_url: str | None, feed: bool) -> dict[str, object]:

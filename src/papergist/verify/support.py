@@ -38,6 +38,7 @@ from itertools import accumulate
 
 from papergist.models import Evidence, Verdict, VerdictStatus
 from papergist.verify.claims import Claim, acronym_like, extract_claims
+from papergist.verify.grounding import ground
 from papergist.verify.lexicon import (FUNCTION_WORDS, GENERIC_HEADS, GENERIC_WORDS, NUMBER_WORDS,
                                       STOPWORDS, UBIQUITOUS)
 from papergist.verify.numbers import find_number_words, find_numbers, rounded_keys, value_key
@@ -411,7 +412,8 @@ def check(sections: Mapping[str, str], source: Source) -> Verdict:
     return Verdict(status=_status(unsupported, generic, off, checked),
                    unsupported=tuple(unsupported), evidence=tuple(evidence + quotes),
                    generic=generic, checked=checked, off_topic=off,
-                   overlap=round(shared / total, 3) if total else None)
+                   overlap=round(shared / total, 3) if total else None,
+                   grounding=ground(sections, source))
 
 
 def verify(sections: Mapping[str, str], title: str, abstract: str,

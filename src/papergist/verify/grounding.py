@@ -1,0 +1,93 @@
+"""Sentence-level grounding: each sentence of a summary, and the quote that backs it.
+
+For every sentence of every section, the source sentence that backs it best:
+the one holding its claims (numbers and names, as `check` finds them), and most
+of its content words; when that one holds less than `MIN_SHARE` of them, the
+source sentence holding most of the rest joins it (a summary sentence often
+joins two of the paper's). A sentence is *backed* when every claim it states is
+found and, for a sentence written in Latin script, at least `MIN_SHARE` of its
+content words (words about the paper itself, "paper", "authors", left out) are
+in its quote; a sentence of claims only is backed by them, in any language.
+A sentence with neither claims nor Latin content words (a Korean sentence
+without a name or number, say) cannot be matched word for word and is left
+without a quote: `backed` False, `share` None.
+
+Grounding is shown to readers (JSON, the paper's page) and counted; the verdict's
+status still rests on the claims (see `support.check`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from papergist.models import Grounding
+from papergist.sentences import split_sentences
+from papergist.verify.claims import extract_claims
+from papergist.verify.text import fold
+from papergist.verify.topic import content_words
+
+if TYPE_CHECKING:  # `support.check` calls `ground`: the import goes one way
+    from papergist.verify.support import Source
+
+MIN_SHARE = 0.5  # of a Latin sentence's content words, in its quote
+CLAIM_WEIGHT = 1  # a claim found in a source sentence counts as one more shared word
+JOIN = " … "  # between the two source sentences of a two-part quote
+META = frozenset(content_words("paper papers author authors study work article research "
+                               "propose proposes present presents introduce introduces "
+                               "show shows demonstrate demonstrates"))
+
+
+def ground(sections: Mapping[str, str], source: Source) -> tuple[Grounding, ...]:
+    """Each sentence of `sections` (name -> text) with its best quote from `source`."""
+    index = _word_index(source)
+    return tuple(_ground(name, sentence, source, index)
+                 for name, text in sections.items()
+                 for sentence in split_sentences(text or ""))
+
+
+def _word_index(source: Source) -> tuple[list[set[str]], dict[str, list[int]]]:
+    """Content words of each source sentence, and the sentences holding each word."""
+    words = [content_words(s) for s in source.sentences]
+    postings: dict[str, list[int]] = {}
+    for i, found in enumerate(words):
+        for word in found:
+            postings.setdefault(word, []).append(i)
+    return words, postings
+
+
+def _ground(section: str, sentence: str, source: Source,
+            index: tuple[list[set[str]], dict[str, list[int]]]) -> Grounding:
+    words_of, postings = index
+    claims = extract_claims(sentence)
+    hits = [source.find(claim) for claim in claims]
+    votes: Counter[int] = Counter()
+    for hit in hits:
+        if hit is not None:
+            votes[hit] += CLAIM_WEIGHT
+    mine = content_words(fold(sentence)) - META
+    for word in mine:
+        votes.update(postings.get(word, ()))
+    if not votes:
+        return Grounding(section=section, sentence=sentence)
+    quote = [_best(votes)]
+    covered = mine & words_of[quote[0]]
+    if mine and len(covered) < MIN_SHARE * len(mine):
+        rest: Counter[int] = Counter()
+        for word in mine - covered:
+            rest.update(postings.get(word, ()))
+        if rest:
+            quote = sorted({quote[0], _best(rest)})
+            covered = mine & set().union(*(words_of[i] for i in quote))
+    share = round(len(covered) / len(mine), 3) if mine else None
+    claims_found = all(hit is not None for hit in hits)
+    words_found = share is None or share >= MIN_SHARE
+    backed = claims_found and words_found and (bool(claims) or share is not None)
+    return Grounding(section=section, sentence=sentence, backed=backed, share=share,
+                     quote=JOIN.join(source.sentences[i] for i in quote))
+
+
+def _best(votes: Counter[int]) -> int:
+    """The sentence with the most votes; ties: the earlier one."""
+    return max(votes, key=lambda i: (votes[i], -i))
