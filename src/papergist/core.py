@@ -19,13 +19,13 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence, overload
+from typing import Any, Callable, Iterator, Literal, Mapping, Sequence, overload
 
 from papergist.errors import ConfigError, EmptyFeed, MalformedResponse, PapergistError, UsageError
 from papergist.exits import exit_status
 from papergist.http import HttpClient
 from papergist.models import (PERIODS, ArchiveEntry, Digest, DigestKind, PaperFailure,
-                              PeriodKind, SearchResults, Verdict, period_start)
+                              PeriodKind, SearchHit, SearchResults, Verdict, period_start)
 from papergist.pipeline import Pipeline, Progress, Result, Silent, check_day, check_period
 from papergist.publish import Delivery, publish, targets
 from papergist.rank import Reader, rank
@@ -316,20 +316,41 @@ class Papergist:
         """Every stored digest in `language` (default: this one's), newest first."""
         return self.store.archive(language or self.language)
 
-    def search(self, query: str, *, limit: int = 20,
-               language: str | None = None) -> SearchResults:
+    def search(self, query: str, *, limit: int = 20, language: str | None = None,
+               by: Literal["words", "meaning"] = "words") -> SearchResults:
         """Papers of the stored digests matching `query`, best first.
 
-        Each word must appear in the title, authors, abstract or summary (stemmed;
-        "a phrase" in quotes; `word*` a prefix). Summaries are searched in `language`
-        (default: this one's). Raises `UsageError` for a query with no word in it
-        or a `limit` outside 1 to `MAX_SEARCH_LIMIT`.
+        `by="words"`: each word must appear in the title, authors, abstract or summary
+        (stemmed; "a phrase" in quotes; `word*` a prefix). `by="meaning"`: the papers
+        whose title and abstract mean what the query says, whatever their words
+        (needs papergist[semantic]; each paper is embedded once, the first time).
+        Summaries are searched in `language` (default: this one's). Raises
+        `UsageError` for a query with no word in it, a `limit` outside 1 to
+        `MAX_SEARCH_LIMIT`, or another `by`.
         """
         if not 1 <= limit <= MAX_SEARCH_LIMIT:
             raise UsageError(f"limit must be 1 to {MAX_SEARCH_LIMIT} (got {limit})")
+        if by not in ("words", "meaning"):
+            raise UsageError(f"search by words or by meaning (got {by!r})")
         language = language or self.language
-        hits = self.store.search(query, language, limit)
-        return SearchResults(query=query, language=language, hits=tuple(hits))
+        hits = self.store.search(query, language, limit) if by == "words" \
+            else self._by_meaning(query, language, limit)
+        return SearchResults(query=query, language=language, hits=tuple(hits), by=by)
+
+    def _by_meaning(self, query: str, language: str, limit: int) -> list[SearchHit]:
+        from papergist import embed, semantic
+
+        query = semantic.check_query(query)
+        model = embed.encoder()
+        rows = self.store.search_candidates(language, embed.MODEL)
+        todo = semantic.missing(rows)
+        if todo:
+            self.progress.note(f"Embedding {len(todo)} paper(s) for search by meaning "
+                               "(once per paper)")
+            vectors = dict(zip(todo, (v.tobytes() for v in model.encode(list(todo.values())))))
+            self.store.save_vectors(embed.MODEL, vectors)
+            rows = [{**r, "vector": vectors.get(r["paper_id"], r["vector"])} for r in rows]
+        return semantic.nearest(rows, model.encode([query])[0], limit, embed.decode)
 
     # the full-text cache --------------------------------------------------
 

@@ -403,8 +403,10 @@ class SearchHit(Frozen):
 
 
 class SearchResults(Frozen):
-    """The best matches of a query in one language, best first."""
+    """The best matches of a query in one language, best first; `by` words (full-text)
+    or meaning (embeddings)."""
 
     query: str
     language: str
     hits: tuple[SearchHit, ...] = ()
+    by: Literal["words", "meaning"] = "words"

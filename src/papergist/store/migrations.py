@@ -193,6 +193,16 @@ def _search_index(conn: Connection) -> None:
         search.index_digest(conn, docs, digest, language)
 
 
+def _paper_vectors(conn: Connection) -> None:
+    """Each paper's embedding for semantic search, by model (float32 bytes)."""
+    sa.Table(
+        "paper_vectors", sa.MetaData(),
+        sa.Column("paper_id", sa.String(64), primary_key=True),
+        sa.Column("model", sa.String(64), primary_key=True),
+        sa.Column("vector", sa.LargeBinary, nullable=False),
+    ).create(conn)
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0001_initial", _initial),
     ("0002_summary_usage", _summary_usage),
@@ -202,6 +212,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0006_delivery_parts", _delivery_parts),
     ("0007_run_counts", _run_counts),
     ("0008_search_index", _search_index),
+    ("0009_paper_vectors", _paper_vectors),
 )
 
 _LOG = sa.Table(

@@ -271,6 +271,23 @@ class Store(DeliveriesMixin):
         search.parse_query(query)  # a `UsageError` before the store is touched
         return self._read(lambda conn: search.find(conn, query, language, limit))
 
+    def search_candidates(self, language: str, model: str) -> list[dict[str, Any]]:
+        """Every paper indexed in `language` (its search row: title, authors, abstract,
+        summary, the digest it is in) with its `model` embedding, or None."""
+        d, v = self.t["search_docs"], self.t["paper_vectors"]
+        query = (sa.select(d.c.paper_id, d.c.title, d.c.authors, d.c.day, d.c.kind, d.c.upvotes,
+                           d.c.abstract, d.c.summary, v.c.vector)
+                 .select_from(d.outerjoin(v, (v.c.paper_id == d.c.paper_id) & (v.c.model == model)))
+                 .where(d.c.language == language).order_by(d.c.id))
+        return self._read(lambda conn: [dict(r) for r in conn.execute(query).mappings()])
+
+    def save_vectors(self, model: str, vectors: dict[str, bytes]) -> None:
+        """Store papers' embeddings by `model` (replacing older ones)."""
+        rows = [{"paper_id": pid, "model": model, "vector": vector}
+                for pid, vector in vectors.items()]
+        self._write(lambda conn: self._upsert(conn, self.t["paper_vectors"], rows,
+                                              ["paper_id", "model"]))
+
     # runs ---------------------------------------------------------------
 
     def start_run(self, command: str, day: date | None) -> int:

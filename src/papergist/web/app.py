@@ -8,7 +8,7 @@ page per day (`/YYYY/MM/DD/index.html`) and per paper (`/YYYY/MM/DD/{id}.html`),
 * `GET /api/digests/{kind}/{label}`: one digest, the document `digest -f json` prints
   (`/api/digests/daily/2024-08-26`, `/api/digests/weekly/2024-W34`); `?for=READER`
   ranks it for a reader of the config file, as day pages do;
-* `GET /api/search?q=&limit=&lang=`: `SearchResults`.
+* `GET /api/search?q=&limit=&lang=&by=`: `SearchResults` (`by=meaning`: by meaning).
 
 Every route is one call to the `Papergist` front door and a rendering, as in the
 CLI; errors map to statuses in one table (`STATUSES`). Pages carry a strict
@@ -18,7 +18,7 @@ Content-Security-Policy and no script.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import FastAPI, Query, Request
@@ -89,21 +89,22 @@ def _pages(app: FastAPI, pg: Papergist, title: str) -> None:
                 for e in entries]
         page = _page(title, pg.language)
         return _ENV.get_template("archive.html.j2").render(
-            page=page, days=days, papers=sum(e.papers for e in entries), query="")
+            page=page, days=days, papers=sum(e.papers for e in entries), query="", by="words")
 
     @app.get("/search", response_class=HTMLResponse)
-    def search_page(q: str = "", limit: int = Query(20, ge=1, le=MAX_SEARCH_LIMIT)) -> str:
+    def search_page(q: str = "", limit: int = Query(20, ge=1, le=MAX_SEARCH_LIMIT),
+                    by: Literal["words", "meaning"] = "words") -> str:
         hits: list[dict[str, Any]] = []
         problem = None
         if q.strip():
             try:
-                hits = [_hit_view(h) for h in pg.search(q, limit=limit).hits]
+                hits = [_hit_view(h) for h in pg.search(q, limit=limit, by=by).hits]
             except UsageError as exc:
                 problem = str(exc)
         page = _page(f"Search: {q}" if q.strip() else "Search", pg.language)
         return _ENV.get_template("search.html.j2").render(
-            page=page, query=q, hits=hits, limit=limit, problem=problem,
-            json_url=str(app.url_path_for("api_search")) + f"?q={_quote(q)}&limit={limit}")
+            page=page, query=q, hits=hits, limit=limit, problem=problem, by=by,
+            json_url=str(app.url_path_for("api_search")) + f"?q={_quote(q)}&limit={limit}&by={by}")
 
     @app.get("/{year}/{month}/{day}/", response_class=HTMLResponse, include_in_schema=False)
     @app.get("/{year}/{month}/{day}/index.html", response_class=HTMLResponse)
@@ -151,8 +152,10 @@ def _api(app: FastAPI, pg: Papergist) -> None:
 
     @app.get("/api/search")
     def api_search(q: str, limit: int = Query(20, ge=1, le=MAX_SEARCH_LIMIT),
-                   lang: str | None = None) -> JSONResponse:
-        return JSONResponse(pg.search(q, limit=limit, language=lang).model_dump(mode="json"))
+                   lang: str | None = None,
+                   by: Literal["words", "meaning"] = "words") -> JSONResponse:
+        return JSONResponse(pg.search(q, limit=limit, language=lang, by=by)
+                            .model_dump(mode="json"))
 
 
 def _page(heading: str, language: str) -> dict[str, Any]:
