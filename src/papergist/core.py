@@ -209,8 +209,8 @@ class Papergist:
         return self._recorded("digest", day, _day_digest(day, top))
 
     def digest_range(self, since: date, until: date | None = None, *,
-                    skip: Callable[[date], bool] = lambda day: False,
-                    top: int | None = None) -> Iterator[DayResult]:
+                     skip: Callable[[date], bool] = lambda day: False,
+                     top: int | None = None) -> Iterator[DayResult]:
         """Each day from `since` to `until` (default today), oldest first (`top`: each
         day's N most upvoted papers).
 
