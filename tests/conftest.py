@@ -36,6 +36,7 @@ def local_env(home: Path, hf_url: str = "http://127.0.0.1:9", arxiv_url: str = "
         "PAPERGIST_HTTP_ATTEMPTS": "3",
         "PAPERGIST_HTTP_BACKOFF": "0.01",
         "PAPERGIST_HTTP_TIMEOUT": "5",
+        "PAPERGIST_EMBED_PAPERS": "search",  # test_semantic.py embeds at digest time
         **extra,
     }
 

@@ -13,6 +13,7 @@ import pytest
 
 import papergist
 from fakes import load_day
+from test_publish import SLACK_PATH, channels_env, hooks, posts, smtp  # noqa: F401
 from papergist.errors import UsageError
 from papergist.models import period_label, period_start
 
@@ -135,6 +136,30 @@ def test_an_empty_week_writes_nothing(cli, tmp_path):
     assert not (tmp_path / "papers").exists() or not any((tmp_path / "papers").rglob("*.md"))
 
 
-def test_publish_is_for_days_only(cli):
-    code, _, err = cli("digest", "--week", "2024-W34", "--publish", "slack")
-    assert code == 2 and "--publish works with one day of the feed" in err
+def test_a_week_is_published_once_apart_from_its_first_day(cli, channels_env, smtp, hooks):
+    """The weekly newsletter: its own delivery, beside the Monday's, each sent once."""
+    assert cli("digest", "2024-08-19", "-q", "--publish", "email")[0] == 0
+    code, _, err = cli("digest", "--week", "2024-W34", "--top", "5", "-q", "--publish", "email")
+    assert code == 0, err
+    subjects = [m["Subject"] for m in smtp.messages]
+    assert subjects == ["Daily Papers 2024-08-19: 7 papers", "Weekly Papers 2024-W34: 5 papers"]
+    assert smtp.messages[0]["Message-ID"] != smtp.messages[1]["Message-ID"]
+    weekly = smtp.messages[1].get_body(("plain",)).get_content()
+    assert "papers.example.org/2024/08/19" not in weekly  # the archive has no weekly page
+    code, _, err = cli("publish", "--week", "2024-W34", "--to", "email,slack")
+    assert code == 0 and len(smtp.messages) == 2  # email: already delivered
+    [post] = posts(hooks, SLACK_PATH)
+    assert "Weekly Papers (2024-W34)" in json.dumps(post)
+
+
+def test_publishing_a_week_not_digested_says_how_to_make_it(cli, channels_env):
+    code, _, err = cli("publish", "--week", "2024-W35", "--to", "email")
+    assert code == 2 and "no en digest stored for 2024-W35: run papergist digest --week " \
+        "2024-W35 first" in err
+
+
+@pytest.mark.parametrize("args", [("2024-08-19", "--week", "2024-W34"), (),
+                                  ("--week", "2024-34")])
+def test_publish_names_one_digest(cli, channels_env, args):
+    code, _, err = cli("publish", *args, "--to", "email")
+    assert code == 2 and ("give one of DATE, --week and --month" in err or "YYYY-Www" in err)

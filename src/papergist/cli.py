@@ -28,7 +28,7 @@ from papergist.deliver.files import check_creatable, check_writable, write_atomi
 from papergist.errors import PapergistError, UsageError
 from papergist.exits import (DELIVERY, EMPTY, EXIT_STATUSES, INCOMPLETE, INTERRUPTED, OK,
                              exit_status)
-from papergist.models import Digest
+from papergist.models import Digest, PeriodKind, period_start
 from papergist.pipeline import EXTENSIONS, RENDERERS, Result, render
 from papergist.publish import Delivery
 from papergist.settings import SETTINGS, Settings, load_settings
@@ -156,9 +156,9 @@ def digest(
                               "rpm": rpm, "tpm": tpm, "max_tokens": max_tokens,
                               "on_unverified": on_unverified})
     channels = [c.strip() for c in (publish_to or "").split(",") if c.strip()]
-    if channels and (since or ids or week or month):
-        raise UsageError("--publish works with one day of the feed, not --ids, --since, "
-                         "--week or --month")
+    if channels and (since or ids):
+        raise UsageError("--publish works with one day, week or month of the feed, not --ids "
+                         "or --since")
     if channels and reader:
         raise UsageError("--publish sends the digest everyone gets, not one ranked --for a reader")
     with _open(settings, quiet, refresh) as pg:
@@ -173,6 +173,7 @@ def digest(
             result = pg.digest(week=week, month=month, top=top)
             path = _period_path(out_dir, result.digest, fmt)
             code = _report_and_write(result, output or path, fmt, quiet, False, ranked)
+            used = result.digest
         else:
             code, used = _digest_one(pg, day, ids, fmt, output, out_dir, quiet, top, ranked)
         if channels and code in (EXIT_OK, EXIT_INCOMPLETE):
@@ -219,7 +220,7 @@ def _report_and_write(result: Result, path: Path | None, fmt: str, quiet: bool,
 
 def _digest_one(pg: Papergist, day_text: str | None, ids: str | None, fmt: str,
                 output: Path | None, out_dir: Path | None, quiet: bool,
-                top: int | None, ranked: Callable[[Digest], Digest]) -> tuple[int, date]:
+                top: int | None, ranked: Callable[[Digest], Digest]) -> tuple[int, Digest]:
     """One digest (a day, or arXiv ids); its exit status and the day it is for."""
     if ids:
         wanted = [i.strip() for i in ids.split(",") if i.strip()]
@@ -228,8 +229,7 @@ def _digest_one(pg: Papergist, day_text: str | None, ids: str | None, fmt: str,
     else:
         result = pg.digest(parse_day(day_text) if day_text else _newest_day(pg, quiet), top=top)
         path = _day_path(out_dir, result.digest.date, fmt)
-    return (_report_and_write(result, output or path, fmt, quiet, False, ranked),
-            result.digest.date)
+    return _report_and_write(result, output or path, fmt, quiet, False, ranked), result.digest
 
 
 def _newest_day(pg: Papergist, quiet: bool) -> date:
@@ -294,10 +294,11 @@ def _digest_range(pg: Papergist, since: date, until: date | None, out_dir: Path,
 
 @app.command("publish")
 def publish_command(
-    day: Annotated[str, typer.Argument(metavar="DATE", help="The day whose digest to send.")],
     to: Annotated[str, typer.Option(
         "--to", metavar="CHANNELS", help="Comma-separated: email, slack, discord, telegram. "
         "Destinations and secrets come from settings, never from flags.")],
+    day: Annotated[Optional[str], typer.Argument(
+        metavar="DATE", help="The day whose digest to send (or --week, --month).")] = None,
     lang: Annotated[Optional[str], typer.Option(
         "--lang", metavar="CODE", help="Which language's digest (default: the language setting).")] = None,
     dry_run: Annotated[bool, typer.Option(
@@ -312,6 +313,10 @@ def publish_command(
         "--allow-incomplete", help="Publish even a digest in which no paper has a "
         "summary.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Report failures only.")] = False,
+    week: Annotated[Optional[str], typer.Option(
+        "--week", metavar="YYYY-Www", help="Send the stored digest of this week instead.")] = None,
+    month: Annotated[Optional[str], typer.Option(
+        "--month", metavar="YYYY-MM", help="Send the stored digest of this month instead.")] = None,
 ) -> None:
     """Send a stored digest to channels, each destination exactly once.
 
@@ -324,14 +329,31 @@ def publish_command(
       papergist publish 2024-08-26 --to email --dry-run
       papergist publish 2024-08-26 --to email,slack,telegram
       papergist publish 2024-08-26 --to slack --if-changed     # after a re-run filled gaps
+      papergist publish --week 2024-W34 --to email             # the weekly newsletter
     """
     settings = load_settings({"language": lang})
     channels = [c.strip() for c in to.split(",") if c.strip()]
+    what = _published(day, week, month)
     with _open(settings, quiet=True) as pg:
-        deliveries = pg.publish(parse_day(day), channels, dry_run=dry_run,
+        deliveries = pg.publish(what, channels, dry_run=dry_run,
                                 if_changed=if_changed, resend=resend,
                                 allow_incomplete=allow_incomplete)
     raise typer.Exit(_report_deliveries(deliveries, quiet))
+
+
+def _published(day: str | None, week: str | None, month: str | None) -> date | Digest:
+    """What `publish` sends: a day, or (standing for the stored one) a week or a month."""
+    given = [v for v in (day, week, month) if v]
+    if len(given) != 1:
+        raise UsageError("give one of DATE, --week and --month")
+    if day:
+        return parse_day(day)
+    kind: PeriodKind = "weekly" if week else "monthly"
+    try:
+        start = period_start(kind, given[0])
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return Digest(date=start, kind=kind, items=())
 
 
 def _report_deliveries(deliveries: list[Delivery], quiet: bool) -> int:

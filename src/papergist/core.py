@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Literal, Mapping, Sequence, overload
 
 from papergist.errors import ConfigError, EmptyFeed, MalformedResponse, PapergistError, UsageError
+from papergist.embed import available as embed_available
 from papergist.exits import exit_status
 from papergist.http import HttpClient
 from papergist.models import (PERIODS, ArchiveEntry, Digest, DigestKind, PaperFailure,
-                              PeriodKind, SearchHit, SearchResults, Verdict, period_start)
+                              PeriodKind, SearchHit, SearchResults, Verdict, period_label,
+                              period_start)
 from papergist.pipeline import Pipeline, Progress, Result, Silent, check_day, check_period
 from papergist.publish import Delivery, publish, targets
 from papergist.rank import Reader, rank
@@ -242,6 +244,9 @@ class Papergist:
                                         f"{_failure_lines(result.report.failures)}")
             code = exit_status(result)
             self._say_run_notes()
+            if result.digest.items and self.settings.embed_papers == "digest" \
+                    and embed_available():
+                self._embedded(self.language)  # so a search by meaning never waits for it
             return result
         except PapergistError as exc:
             code = exit_status(exc)
@@ -259,10 +264,12 @@ class Papergist:
 
     # after the digest -----------------------------------------------------
 
-    def publish(self, day: date, channels: Sequence[str], *, dry_run: bool = False,
+    def publish(self, what: date | Digest, channels: Sequence[str], *, dry_run: bool = False,
                 if_changed: bool = False, resend: bool = False,
                 allow_incomplete: bool = False) -> list[Delivery]:
-        """Send the stored digest of `day` to `channels`, each destination exactly once.
+        """Send a stored digest to `channels`, each destination exactly once: the day's
+        (`what` a date), or the stored version of `what` (a `Digest`: a day, a week, a
+        month, as `digest()` returned it).
 
         `if_changed`: a destination that got an older version of the digest gets the
         correction (a follow-up message in chat, a new email in the same thread).
@@ -270,10 +277,13 @@ class Papergist:
         arrived. `allow_incomplete`: publish a digest in which no paper has a summary.
         """
         found = targets(self.settings, list(channels))
-        digest = self.store.load_digest(day, self.language)
+        day, kind = (what.date, what.kind) if isinstance(what, Digest) else (what, "daily")
+        digest = self.store.load_digest(day, self.language, kind)
         if digest is None:
-            raise UsageError(f"no {self.language} digest stored for {day}: run "
-                             f"papergist digest {day} first")
+            label = period_label(kind, day)
+            asked = {"weekly": f"--week {label}", "monthly": f"--month {label}"}.get(kind, label)
+            raise UsageError(f"no {self.language} digest stored for {label}: run "
+                             f"papergist digest {asked} first")
         return publish(digest, self.language, found, self.store, dry_run=dry_run,
                        backoff=self.settings.http_backoff, if_changed=if_changed,
                        resend=resend, allow_incomplete=allow_incomplete)
@@ -341,16 +351,24 @@ class Papergist:
         from papergist import embed, semantic
 
         query = semantic.check_query(query)
-        model = embed.encoder()
+        rows = self._embedded(language)
+        return semantic.nearest(rows, embed.encoder().encode([query])[0], limit, embed.decode)
+
+    def _embedded(self, language: str) -> list[dict[str, Any]]:
+        """The papers searchable in `language`, each with its vector: those stored without
+        one (before papergist[semantic] was installed) are embedded now, once."""
+        from papergist import embed, semantic
+
         rows = self.store.search_candidates(language, embed.MODEL)
         todo = semantic.missing(rows)
         if todo:
             self.progress.note(f"Embedding {len(todo)} paper(s) for search by meaning "
                                "(once per paper)")
-            vectors = dict(zip(todo, (v.tobytes() for v in model.encode(list(todo.values())))))
+            found = embed.encoder().encode(list(todo.values()))
+            vectors = dict(zip(todo, (v.tobytes() for v in found)))
             self.store.save_vectors(embed.MODEL, vectors)
             rows = [{**r, "vector": vectors.get(r["paper_id"], r["vector"])} for r in rows]
-        return semantic.nearest(rows, model.encode([query])[0], limit, embed.decode)
+        return rows
 
     # the full-text cache --------------------------------------------------
 

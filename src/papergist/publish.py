@@ -76,9 +76,15 @@ def check_complete(digest: Digest, allow_incomplete: bool = False) -> None:
     what = ("has no papers" if not digest.items else
             f"has no summarized paper (all {len(digest.items)} failed)")
     raise IncompleteDigest(
-        f"the {digest.date} digest {what}: nothing was sent. Run papergist digest "
-        f"{digest.date} again to summarize it, or publish it as it is with "
+        f"the {digest.label} digest {what}: nothing was sent. Run papergist digest "
+        f"{_digest_args(digest)} again to summarize it, or publish it as it is with "
         "allow_incomplete=True (--allow-incomplete)")
+
+
+def _digest_args(digest: Digest) -> str:
+    """How `papergist digest` names this digest: "2024-08-26", "--week 2024-W34"."""
+    flags = {"weekly": "--week ", "monthly": "--month "}
+    return flags.get(digest.kind, "") + digest.label
 
 
 def publish(digest: Digest, language: str, found: list[Target], store: Store, *,
@@ -111,7 +117,7 @@ class _Publisher:
 
     def key(self, target: Target) -> DeliveryKey:
         """The store's key of `target` for this digest."""
-        return DeliveryKey(self.digest.date, self.language, target.channel, target.destination)
+        return DeliveryKey(self.digest.label, self.language, target.channel, target.destination)
 
     def preview(self, target: Target) -> Delivery:
         """What `deliver` would do, with nothing sent or recorded."""

@@ -94,6 +94,12 @@ def _tls(text: str) -> str:
     return text
 
 
+def _embed_when(text: str) -> str:
+    if text not in ("digest", "search"):
+        raise ValueError("must be digest or search")
+    return text
+
+
 def _optional_url(text: str) -> str:
     return _url(text) if text else ""
 
@@ -122,6 +128,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("store_url", "PAPERGIST_STORE_URL", "", _store_url,
             "A PostgreSQL store for a team, e.g. postgresql://user@host/papers (needs "
             "papergist[postgres]); empty: the SQLite file in home.", secret=True),
+    Setting("embed_papers", "PAPERGIST_EMBED_PAPERS", "digest", _embed_when,
+            "With papergist[semantic]: embed papers for search by meaning as a digest stores "
+            "them (digest), or at the first search by meaning after (search)."),
     Setting("hf_endpoint", "HF_ENDPOINT", "https://huggingface.co", _url,
             "Hugging Face endpoint serving /api/daily_papers (the variable huggingface_hub uses)."),
     Setting("hf_page_size", "PAPERGIST_HF_PAGE_SIZE", 50, _positive_int,
@@ -211,6 +220,7 @@ class Settings:
 
     home: Path
     store_url: str
+    embed_papers: str
     hf_endpoint: str
     hf_page_size: int
     arxiv_api_url: str

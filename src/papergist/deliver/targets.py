@@ -75,7 +75,8 @@ def _need(settings: Settings, channel: str, *names: str) -> None:
 
 
 def _archive(settings: Settings, digest: Digest) -> str | None:
-    if not settings.site_url:
+    """The digest's page in the archive (the archive has days only)."""
+    if not settings.site_url or digest.kind != "daily":
         return None
     return f"{settings.site_url}/{day_path(digest.date)}"
 
@@ -94,7 +95,7 @@ def email_target(settings: Settings) -> Target:
 
     def parts(digest: Digest, plan: Plan) -> list[Any]:
         key = plan.key
-        mid = message_id(key.day.isoformat(), key.language, key.channel, key.destination,
+        mid = message_id(key.label, key.language, key.channel, key.destination,
                          plan.version, domain=domain)
         email = message(digest, mid)
         if plan.base is not None:

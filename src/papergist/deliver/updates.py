@@ -55,7 +55,7 @@ def update_notice(old: Digest, new: Digest) -> str:
     """One line saying what changed, e.g. "Updated digest for 2024-08-26: 11 of 11
     papers now summarized (was 9); 2 changed papers follow."."""
     changed = len(changed_items(old, new))
-    line = (f"Updated digest for {new.date.isoformat()}: {summarized(new)} of {len(new.items)} "
+    line = (f"Updated digest for {new.label}: {summarized(new)} of {len(new.items)} "
             f"papers now summarized (was {summarized(old)})")
     if changed:
         line += f"; {changed} changed {'paper follows' if changed == 1 else 'papers follow'}"

@@ -28,21 +28,30 @@ from papergist.store import bodies
 
 @dataclass(frozen=True)
 class DeliveryKey:
-    """One destination of one day's digest; `destination` is redacted, never a secret."""
+    """One destination of one digest; `destination` is redacted, never a secret.
 
-    day: date
+    `day` names the digest: a day (a `date` or "2024-08-26"), or the label of a
+    week or a month ("2024-W34", "2024-08"), kept in the `day` column as it is.
+    """
+
+    day: date | str
     language: str
     channel: str
     destination: str
 
+    @property
+    def label(self) -> str:
+        """The digest's name as stored: "2024-08-26", "2024-W34" or "2024-08"."""
+        return self.day if isinstance(self.day, str) else self.day.isoformat()
+
     def where(self, table: sa.Table) -> list[Any]:
         """SQL conditions selecting this key's rows of `table`."""
-        return [table.c.day == self.day.isoformat(), table.c.language == self.language,
+        return [table.c.day == self.label, table.c.language == self.language,
                 table.c.channel == self.channel, table.c.destination == self.destination]
 
     def row(self) -> dict[str, str]:
         """The key as column values."""
-        return {"day": self.day.isoformat(), "language": self.language,
+        return {"day": self.label, "language": self.language,
                 "channel": self.channel, "destination": self.destination}
 
 
@@ -60,9 +69,10 @@ class DeliveriesMixin:
     _read: Callable[..., Any]
     _write: Callable[..., Any]
 
-    def delivery(self, day: date, language: str, channel: str,
+    def delivery(self, day: date | str, language: str, channel: str,
                  destination: str) -> dict[str, Any] | None:
-        """The recorded delivery of a day's digest to one destination, if any."""
+        """The recorded delivery of a digest (a day, or a week's or month's label) to one
+        destination, if any."""
         key = DeliveryKey(day, language, channel, destination)
         return self._read(self._delivery_row, key)
 
