@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from digests import fixture_digest
+from test_publish import channels_env, hooks, smtp  # noqa: F401
 from papergist.errors import ConfigError
 from papergist.models import Digest, DigestItem, Paper
 from papergist.rank import Reader, rank, relevance
@@ -121,9 +122,34 @@ def test_an_unknown_reader_is_refused_before_any_work(cli, alice, fake_hf):
     assert fake_hf.hits("/api/daily_papers") == []
 
 
-def test_a_ranked_digest_is_not_published(cli, alice):
-    code, _, err = cli("digest", DAY, "--for", "alice", "--publish", "slack")
-    assert code == 2 and "not one ranked --for a reader" in err
+@pytest.fixture
+def alice_mail(alice):
+    with alice.open("a", encoding="utf-8") as config:
+        config.write('email_to = ["alice@example.org"]\n')
+    return alice
+
+
+def test_each_reader_gets_their_own_digest_by_email_once(cli, alice_mail, channels_env, smtp):
+    code, _, err = cli("digest", DAY, "-q", "--publish", "email")  # the team's
+    assert code == 0, err
+    code, _, err = cli("publish", DAY, "--to", "email", "--for", "alice")
+    assert code == 0, err
+    team, mine = smtp.messages
+    assert team["To"] == "reader@example.org" and mine["To"] == "alice@example.org"
+    text = mine.get_body(("plain",)).get_content()
+    first = text.split("----")[1]
+    assert "Building and better understanding vision-language models" in first
+    assert "For alice: Hugo Laurençon (author)" in first.replace("\n", " ")
+    assert "For alice" not in team.get_body(("plain",)).get_content()
+    code, _, err = cli("publish", DAY, "--to", "email", "--for", "alice")
+    assert code == 0 and "skipped" in err and len(smtp.messages) == 2
+
+
+def test_a_readers_digest_goes_by_email_only_and_needs_an_address(cli, alice, channels_env):
+    code, _, err = cli("digest", DAY, "--for", "alice", "--publish", "email,slack")
+    assert code == 2 and "goes by email only" in err
+    code, _, err = cli("digest", DAY, "--for", "alice", "--publish", "email")
+    assert code == 2 and "[readers.alice] has no email_to" in err
 
 
 def test_the_stored_digest_stays_unranked(cli, alice):

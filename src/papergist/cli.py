@@ -159,11 +159,9 @@ def digest(
     if channels and (since or ids):
         raise UsageError("--publish works with one day, week or month of the feed, not --ids "
                          "or --since")
-    if channels and reader:
-        raise UsageError("--publish sends the digest everyone gets, not one ranked --for a reader")
     with _open(settings, quiet, refresh) as pg:
         if channels:
-            pg.check_channels(channels)  # a missing setting is said before any work
+            pg.check_channels(channels, reader)  # a missing setting is said before any work
         ranked = _ranker(pg, reader)
         if since:
             assert out_dir is not None  # checked above: --since needs --out-dir
@@ -177,8 +175,8 @@ def digest(
         else:
             code, used = _digest_one(pg, day, ids, fmt, output, out_dir, quiet, top, ranked)
         if channels and code in (EXIT_OK, EXIT_INCOMPLETE):
-            code = max(code, _report_deliveries(pg.publish(used, channels, if_changed=True),
-                                                quiet))
+            code = max(code, _report_deliveries(pg.publish(used, channels, if_changed=True,
+                                                            reader=reader), quiet))
     raise typer.Exit(code)
 
 
@@ -317,6 +315,9 @@ def publish_command(
         "--week", metavar="YYYY-Www", help="Send the stored digest of this week instead.")] = None,
     month: Annotated[Optional[str], typer.Option(
         "--month", metavar="YYYY-MM", help="Send the stored digest of this month instead.")] = None,
+    reader: Annotated[Optional[str], typer.Option(
+        "--for", metavar="READER", help="Send it ranked for a [readers.READER] of the config "
+        "file, to that reader's email_to (--to email).")] = None,
 ) -> None:
     """Send a stored digest to channels, each destination exactly once.
 
@@ -330,6 +331,7 @@ def publish_command(
       papergist publish 2024-08-26 --to email,slack,telegram
       papergist publish 2024-08-26 --to slack --if-changed     # after a re-run filled gaps
       papergist publish --week 2024-W34 --to email             # the weekly newsletter
+      papergist publish 2024-08-26 --to email --for alice      # ranked, to alice's email_to
     """
     settings = load_settings({"language": lang})
     channels = [c.strip() for c in to.split(",") if c.strip()]
@@ -337,7 +339,7 @@ def publish_command(
     with _open(settings, quiet=True) as pg:
         deliveries = pg.publish(what, channels, dry_run=dry_run,
                                 if_changed=if_changed, resend=resend,
-                                allow_incomplete=allow_incomplete)
+                                allow_incomplete=allow_incomplete, reader=reader)
     raise typer.Exit(_report_deliveries(deliveries, quiet))
 
 

@@ -15,6 +15,7 @@ scheduler learned about the provider's limits.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -265,8 +266,8 @@ class Papergist:
     # after the digest -----------------------------------------------------
 
     def publish(self, what: date | Digest, channels: Sequence[str], *, dry_run: bool = False,
-                if_changed: bool = False, resend: bool = False,
-                allow_incomplete: bool = False) -> list[Delivery]:
+                if_changed: bool = False, resend: bool = False, allow_incomplete: bool = False,
+                reader: str | Reader | None = None) -> list[Delivery]:
         """Send a stored digest to `channels`, each destination exactly once: the day's
         (`what` a date), or the stored version of `what` (a `Digest`: a day, a week, a
         month, as `digest()` returned it).
@@ -275,8 +276,10 @@ class Papergist:
         correction (a follow-up message in chat, a new email in the same thread).
         `resend`: also send where a crashed run left it unknown whether the digest
         arrived. `allow_incomplete`: publish a digest in which no paper has a summary.
+        `reader`: the digest ranked for that reader, by email to their `email_to`.
         """
-        found = targets(self.settings, list(channels))
+        who = self.reader(reader) if isinstance(reader, str) else reader
+        found = targets(self._settings_for(who, channels), list(channels))
         day, kind = (what.date, what.kind) if isinstance(what, Digest) else (what, "daily")
         digest = self.store.load_digest(day, self.language, kind)
         if digest is None:
@@ -284,13 +287,29 @@ class Papergist:
             asked = {"weekly": f"--week {label}", "monthly": f"--month {label}"}.get(kind, label)
             raise UsageError(f"no {self.language} digest stored for {label}: run "
                              f"papergist digest {asked} first")
+        if who is not None:
+            digest = self.rank(digest, who)
         return publish(digest, self.language, found, self.store, dry_run=dry_run,
                        backoff=self.settings.http_backoff, if_changed=if_changed,
                        resend=resend, allow_incomplete=allow_incomplete)
 
-    def check_channels(self, channels: Sequence[str]) -> None:
-        """Raise before any work if a channel is unknown or lacks a setting."""
-        targets(self.settings, list(channels))
+    def _settings_for(self, reader: Reader | None, channels: Sequence[str]) -> Settings:
+        """The settings a publication uses: a reader's own digest goes to their address."""
+        if reader is None:
+            return self.settings
+        if list(channels) != ["email"]:
+            raise UsageError(f"a digest ranked for {reader.name} goes by email only (chats are "
+                             "shared): give --to email")
+        if not reader.email_to:
+            raise ConfigError(f"[readers.{reader.name}] has no email_to: add email_to = "
+                              f'["{reader.name}@example.org"]')
+        return dataclasses.replace(self.settings, email_to=", ".join(reader.email_to))
+
+    def check_channels(self, channels: Sequence[str], reader: str | None = None) -> None:
+        """Raise before any work if a channel is unknown or lacks a setting (for `reader`:
+        if their digest cannot go to them)."""
+        who = self.reader(reader) if reader else None
+        targets(self._settings_for(who, channels), list(channels))
 
     def site(self, out: Path) -> SiteReport:
         """Write (or bring up to date) the static archive of every stored digest."""

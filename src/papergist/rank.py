@@ -7,6 +7,7 @@ A reader is a `[readers.NAME]` table of the config file:
     authors = ["Kaiming He"]
     organizations = ["NVIDIA"]
     library = ["2408.12637", "2112.10752"]          # arXiv ids of papers they keep
+    email_to = ["alice@example.org"]                # where `publish --for alice` sends it
 
 Each paper gets points for what it matches, and says why: a keyword in its title
 (3) or in its abstract or summary (1), an author of theirs (3 each), an
@@ -29,7 +30,7 @@ from papergist.sentences import ABBREVIATIONS
 
 TITLE, TEXT, AUTHOR, ORGANIZATION, LIBRARY = 3.0, 1.0, 3.0, 2.0, 4.0
 LIKENESS_FLOOR = 0.2  # a library likeness under this says nothing
-READER_KEYS = frozenset({"keywords", "authors", "organizations", "library"})
+READER_KEYS = frozenset({"keywords", "authors", "organizations", "library", "email_to"})
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
 _STOP = frozenset("""a an and are as at be by for from has have in into is it its of on or our
 that the their this to via we with without which while using based towards toward can
@@ -44,6 +45,7 @@ class Reader(Frozen):
     authors: tuple[str, ...] = ()
     organizations: tuple[str, ...] = ()
     library: tuple[str, ...] = ()  # arXiv ids
+    email_to: tuple[str, ...] = ()  # their own digest goes here
 
     @classmethod
     def from_table(cls, name: str, table: Mapping[str, Any]) -> "Reader":
@@ -68,7 +70,7 @@ class Reader(Frozen):
 
 
 _EXAMPLES = {"keywords": "diffusion", "authors": "Kaiming He", "organizations": "NVIDIA",
-             "library": "2408.12637"}
+             "library": "2408.12637", "email_to": "alice@example.org"}
 
 
 def words(text: str) -> list[str]:

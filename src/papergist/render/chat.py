@@ -148,6 +148,9 @@ def card(item: DigestItem, *, abstract_limit: int | None = 600) -> Card:
         abstract = _line(paper.abstract) or "(no abstract)"
         lines.append(Line("Abstract", clip(abstract, min(abstract_limit or LINE_LIMIT,
                                                          LINE_LIMIT))))
+    if item.relevance is not None and item.relevance.reasons:  # ranked for a reader
+        lines.insert(0, Line(f"For {clip(one_line(item.relevance.reader), TITLE_LIMIT)}",
+                             _line(", ".join(item.relevance.reasons))))
     return Card(rank=item.rank, title=clip(one_line(paper.title) or paper.id, TITLE_LIMIT), url=paper.url,
                 votes=item.upvotes, authors=author_line(paper.authors),
                 links=paper_links(item), lines=lines)
