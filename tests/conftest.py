@@ -134,3 +134,24 @@ def store_target(request, tmp_path):
     if request.param == "sqlite":
         return tmp_path / "home" / "papergist.db"
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def chromium():
+    """Debian's Chromium, headless, driven by Playwright (no browser download); .ci/run
+    installs it, and outside CI the tests that need it are skipped without it."""
+    import shutil
+
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs Debian's chromium (.ci/run installs it)")
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=binary, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()

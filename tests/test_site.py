@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
-import shutil
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -12,7 +10,6 @@ from pathlib import Path
 import pytest
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DAYS = ("2024-08-23", "2024-08-26", "2026-08-20")
 
 
@@ -65,38 +62,29 @@ def served(built):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
-                    reason="Debian's chromium is not installed (.ci/run installs it)")
-def test_archive_in_headless_chromium(served):
-    from playwright.sync_api import sync_playwright
-
+def test_archive_in_headless_chromium(served, chromium):
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM or "/usr/bin/chromium", args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        page = browser.new_page()
-        problems: list[str] = []
-        local = lambda url: url.startswith(served)  # noqa: E731
-        # remote thumbnails are blocked below (no network here); anything local must load
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" and (
-            local(m.location.get("url", "")) and "ERR_FAILED" not in m.text) else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}")
-                if local(r.url) else None)
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(served)
-                   else route.abort())  # thumbnails are remote: never leave this machine
-        page.goto(f"{served}/index.html")
-        page.fill("#q", "Idefics3")
-        page.wait_for_selector("#results li a")
-        link = page.locator("#results li a").first
-        assert "vision-language models" in link.inner_text()
-        page.screenshot(path=str(ARTIFACTS / "archive-search.png"), full_page=True)
-        link.click()
-        page.wait_for_load_state()
-        assert "2408.12637" in page.url
-        page.goto(f"{served}/2024/08/26/index.html")
-        assert page.locator("article").count() == 11
-        page.screenshot(path=str(ARTIFACTS / "day-2024-08-26.png"), full_page=True)
-        browser.close()
+    page = chromium.new_page()
+    problems: list[str] = []
+    local = lambda url: url.startswith(served)  # noqa: E731
+    # remote thumbnails are blocked below (no network here); anything local must load
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" and (
+        local(m.location.get("url", "")) and "ERR_FAILED" not in m.text) else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}")
+            if local(r.url) else None)
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(served)
+               else route.abort())  # thumbnails are remote: never leave this machine
+    page.goto(f"{served}/index.html")
+    page.fill("#q", "Idefics3")
+    page.wait_for_selector("#results li a")
+    link = page.locator("#results li a").first
+    assert "vision-language models" in link.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "archive-search.png"), full_page=True)
+    link.click()
+    page.wait_for_load_state()
+    assert "2408.12637" in page.url
+    page.goto(f"{served}/2024/08/26/index.html")
+    assert page.locator("article").count() == 11
+    page.screenshot(path=str(ARTIFACTS / "day-2024-08-26.png"), full_page=True)
     assert problems == []

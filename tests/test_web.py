@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import socket
 import threading
 import time
@@ -30,7 +29,6 @@ from papergist.web import create_app
 
 DAYS = ("2024-08-23", "2024-08-26")
 IDEFICS = "2408.12637"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def free_port() -> int:
@@ -236,31 +234,22 @@ def test_a_day_ranked_for_a_reader(cli, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
-                    reason="Debian's chromium is not installed (.ci/run installs it)")
-def test_search_in_headless_chromium(site):
-    from playwright.sync_api import sync_playwright
-
+def test_search_in_headless_chromium(site, chromium):
     base, _ = site
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM or "/usr/bin/chromium", args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        page = browser.new_page()
-        problems: list[str] = []
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error"
-                and "ERR_FAILED" not in m.text else None)  # ERR_FAILED: a refused thumbnail
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base)
-                   else route.abort())  # thumbnails are remote: never leave this machine
-        page.goto(base + "/")
-        page.fill("#q", "Idefics3 vision")
-        page.press("#q", "Enter")
-        page.wait_for_selector("ol.hits li a")
-        assert "q=Idefics3+vision" in page.url
-        page.locator("ol.hits li a").first.click()
-        page.wait_for_load_state()
-        assert page.url.endswith(f"/2024/08/26/{IDEFICS}.html")
-        assert "vision-language models" in page.locator("h1, h2").first.inner_text()
-        browser.close()
+    page = chromium.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error"
+            and "ERR_FAILED" not in m.text else None)  # ERR_FAILED: a refused thumbnail
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base)
+               else route.abort())  # thumbnails are remote: never leave this machine
+    page.goto(base + "/")
+    page.fill("#q", "Idefics3 vision")
+    page.press("#q", "Enter")
+    page.wait_for_selector("ol.hits li a")
+    assert "q=Idefics3+vision" in page.url
+    page.locator("ol.hits li a").first.click()
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/2024/08/26/{IDEFICS}.html")
+    assert "vision-language models" in page.locator("h1, h2").first.inner_text()
     assert problems == []
