@@ -85,3 +85,9 @@ def test_sentences_of_faithful_summaries_are_backed_by_quotes():
     assert faithful["backed"] >= 0.70 * sum(faithful.values())
     assert faithful["quoted"] <= 0.05 * sum(faithful.values())
     assert unfaithful["quoted"] >= 0.10 * sum(unfaithful.values())
+
+
+def test_a_sentence_with_no_word_of_the_paper_flags_no_faithful_summary(labelled):
+    """The rule that such a sentence is an unsupported claim leaves (a) as it was."""
+    faithful = [r for r in labelled if r.label == "faithful"]
+    assert all(not any(u.endswith(".") and " " in u for u in r.unsupported) for r in faithful)

@@ -69,8 +69,8 @@ def _ground(section: str, sentence: str, source: Source,
     mine = content_words(fold(sentence)) - META
     for word in mine:
         votes.update(postings.get(word, ()))
-    if not votes:
-        return Grounding(section=section, sentence=sentence)
+    if not votes:  # no claim found, no content word in the paper (share 0), or none at all
+        return Grounding(section=section, sentence=sentence, share=0.0 if mine else None)
     quote = [_best(votes)]
     covered = mine & words_of[quote[0]]
     if mine and len(covered) < MIN_SHARE * len(mine):

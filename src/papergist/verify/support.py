@@ -408,12 +408,15 @@ def check(sections: Mapping[str, str], source: Source) -> Verdict:
     generic = not (named or _mentions_terms(sections, source))
     shared, total = overlap(sections, source.vocabulary)
     off = too_short(sections) or (not named and off_topic(shared, total))
-    checked = len(claims) + len(quotes)
+    grounding = ground(sections, source)
+    unquoted = [g.sentence for g in grounding if g.quote is None and g.share is not None]
+    unsupported += [s for s in unquoted if s not in unsupported]  # not one word of it is there
+    checked = len(claims) + len(quotes) + len(unquoted)
     return Verdict(status=_status(unsupported, generic, off, checked),
                    unsupported=tuple(unsupported), evidence=tuple(evidence + quotes),
                    generic=generic, checked=checked, off_topic=off,
                    overlap=round(shared / total, 3) if total else None,
-                   grounding=ground(sections, source))
+                   grounding=grounding)
 
 
 def verify(sections: Mapping[str, str], title: str, abstract: str,
