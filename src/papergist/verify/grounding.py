@@ -41,25 +41,13 @@ META = frozenset(content_words("paper papers author authors study work article r
 
 def ground(sections: Mapping[str, str], source: Source) -> tuple[Grounding, ...]:
     """Each sentence of `sections` (name -> text) with its best quote from `source`."""
-    index = _word_index(source)
-    return tuple(_ground(name, sentence, source, index)
+    return tuple(_ground(name, sentence, source)
                  for name, text in sections.items()
                  for sentence in split_sentences(text or ""))
 
 
-def _word_index(source: Source) -> tuple[list[set[str]], dict[str, list[int]]]:
-    """Content words of each source sentence, and the sentences holding each word."""
-    words = [content_words(s) for s in source.sentences]
-    postings: dict[str, list[int]] = {}
-    for i, found in enumerate(words):
-        for word in found:
-            postings.setdefault(word, []).append(i)
-    return words, postings
-
-
-def _ground(section: str, sentence: str, source: Source,
-            index: tuple[list[set[str]], dict[str, list[int]]]) -> Grounding:
-    words_of, postings = index
+def _ground(section: str, sentence: str, source: Source) -> Grounding:
+    words_of, postings = source.word_index
     claims = extract_claims(sentence)
     hits = [source.find(claim) for claim in claims]
     votes: Counter[int] = Counter()

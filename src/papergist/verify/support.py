@@ -45,7 +45,7 @@ from papergist.verify.numbers import find_number_words, find_numbers, rounded_ke
 from papergist.sentences import split_sentences
 from papergist.verify.text import (drop_references, fold, norm_token,
                                    strip_markdown, tokens)
-from papergist.verify.topic import off_topic, overlap, too_short
+from papergist.verify.topic import content_words, off_topic, overlap, too_short
 
 # Source units a claim's unit accepts. A bare number (a count, "20 FPS") is found
 # as a bare number or a score, never as 20% or 20 GB; a percentage written with
@@ -105,6 +105,7 @@ class Source:
     _terms: frozenset[str] | None = None
     _acronyms: dict[str, int] | None = None
     _vocabulary: frozenset[str] | None = None
+    _words: tuple[list[set[str]], dict[str, list[int]]] | None = None
 
     @classmethod
     def build(cls, title: str, abstract: str, fulltext: str | None = None) -> "Source":
@@ -125,6 +126,19 @@ class Source:
         if self._vocabulary is None:
             self._vocabulary = frozenset(self.tokens)
         return self._vocabulary
+
+    @property
+    def word_index(self) -> tuple[list[set[str]], dict[str, list[int]]]:
+        """The content words of each sentence, and the sentences holding each word
+        (computed on first use; sentence-level grounding reads them)."""
+        if self._words is None:
+            words = [content_words(s) for s in self.sentences]
+            postings: dict[str, list[int]] = {}
+            for i, found in enumerate(words):
+                for word in found:
+                    postings.setdefault(word, []).append(i)
+            self._words = words, postings
+        return self._words
 
     @property
     def terms(self) -> frozenset[str]:
