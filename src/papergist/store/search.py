@@ -118,7 +118,8 @@ def index_digest(conn: sa.Connection, table: sa.Table, digest: Digest, language:
         return
     stmt = dialect_insert(conn, table)
     update = {c: stmt.excluded[c] for c in rows[0] if c not in ("paper_id", "language")}
-    periodic = sa.text(f"{table.name}.kind IN ('weekly', 'monthly')")  # many rows: no bound list
+    kinds = ", ".join(f"'{kind}'" for kind in _PERIODIC)
+    periodic = sa.text(f"{table.name}.kind IN ({kinds})")  # many rows: no bound list
     where = periodic if digest.kind in _PERIODIC else None
     conn.execute(stmt.on_conflict_do_update(index_elements=["paper_id", "language"],
                                             set_=update, where=where), rows)
@@ -156,14 +157,19 @@ def parse_query(text: str) -> list[Term]:
 
 def fts_query(text: str) -> str:
     """The reader's words as an FTS5 query that cannot be a syntax error."""
+    return _fts5(parse_query(text))
+
+
+def _fts5(terms: list[Term]) -> str:
     return " ".join('"' + t.text.replace('"', '""') + '"' + ("*" if t.prefix else "")
-                    for t in parse_query(text))
+                    for t in terms)
 
 
-def find(conn: sa.Connection, query: str, language: str, limit: int) -> list[SearchHit]:
-    """The best `limit` matches of `query` among the papers indexed in `language`."""
+def find(conn: sa.Connection, terms: list[Term], language: str, limit: int) -> list[SearchHit]:
+    """The best `limit` matches of `terms` (`parse_query`) among the papers indexed in
+    `language`."""
     if conn.dialect.name == "postgresql":
-        return _find_postgres(conn, parse_query(query), language, limit)
+        return _find_postgres(conn, terms, language, limit)
     weights = ", ".join(str(w) for w in WEIGHTS)
     rows = conn.execute(sa.text(
         "SELECT d.paper_id, d.title, d.authors, d.day, d.kind, d.upvotes, "
@@ -172,7 +178,7 @@ def find(conn: sa.Connection, query: str, language: str, limit: int) -> list[Sea
         "FROM search_fts JOIN search_docs AS d ON d.id = search_fts.rowid "
         "WHERE search_fts MATCH :match AND d.language = :language "
         "ORDER BY score DESC LIMIT :limit"),
-        {"open": MARK_OPEN, "close": MARK_CLOSE, "match": fts_query(query),
+        {"open": MARK_OPEN, "close": MARK_CLOSE, "match": _fts5(terms),
          "language": language, "limit": limit}).mappings().all()
     return [_hit(row) for row in rows]
 

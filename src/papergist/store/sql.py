@@ -268,8 +268,8 @@ class Store(DeliveriesMixin):
     def search(self, query: str, language: str, limit: int = 20) -> list[SearchHit]:
         """The papers of stored digests in `language` that match `query`, best first
         (see `store.search` for what a query may say)."""
-        search.parse_query(query)  # a `UsageError` before the store is touched
-        return self._read(lambda conn: search.find(conn, query, language, limit))
+        terms = search.parse_query(query)  # a `UsageError` before the store is touched
+        return self._read(lambda conn: search.find(conn, terms, language, limit))
 
     def search_candidates(self, language: str, model: str) -> list[dict[str, Any]]:
         """Every paper indexed in `language` (its search row: title, authors, abstract,
