@@ -22,8 +22,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal, Mapping, Sequence, overload
 
+from papergist import embed, semantic
 from papergist.errors import ConfigError, EmptyFeed, MalformedResponse, PapergistError, UsageError
-from papergist.embed import available as embed_available
 from papergist.exits import exit_status
 from papergist.http import HttpClient
 from papergist.models import (PERIODS, ArchiveEntry, Digest, DigestKind, PaperFailure,
@@ -246,8 +246,8 @@ class Papergist:
             code = exit_status(result)
             self._say_run_notes()
             if result.digest.items and self.settings.embed_papers == "digest" \
-                    and embed_available():
-                self._embedded(self.language)  # so a search by meaning never waits for it
+                    and embed.available():
+                self._embed_new(self.language)  # so a search by meaning never waits for it
             return result
         except PapergistError as exc:
             code = exit_status(exc)
@@ -367,27 +367,21 @@ class Papergist:
         return SearchResults(query=query, language=language, hits=tuple(hits), by=by)
 
     def _by_meaning(self, query: str, language: str, limit: int) -> list[SearchHit]:
-        from papergist import embed, semantic
-
         query = semantic.check_query(query)
-        rows = self._embedded(language)
+        self._embed_new(language)
+        rows = self.store.search_candidates(language, embed.MODEL)
         return semantic.nearest(rows, embed.encoder().encode([query])[0], limit, embed.decode)
 
-    def _embedded(self, language: str) -> list[dict[str, Any]]:
-        """The papers searchable in `language`, each with its vector: those stored without
-        one (before papergist[semantic] was installed) are embedded now, once."""
-        from papergist import embed, semantic
-
-        rows = self.store.search_candidates(language, embed.MODEL)
-        todo = semantic.missing(rows)
+    def _embed_new(self, language: str) -> None:
+        """Embed, once, the papers searchable in `language` that have no vector yet (just
+        stored, or stored before papergist[semantic] was installed)."""
+        todo = semantic.missing(self.store.search_candidates(language, embed.MODEL,
+                                                             unembedded=True))
         if todo:
             self.progress.note(f"Embedding {len(todo)} paper(s) for search by meaning "
                                "(once per paper)")
             found = embed.encoder().encode(list(todo.values()))
-            vectors = dict(zip(todo, (v.tobytes() for v in found)))
-            self.store.save_vectors(embed.MODEL, vectors)
-            rows = [{**r, "vector": vectors.get(r["paper_id"], r["vector"])} for r in rows]
-        return rows
+            self.store.save_vectors(embed.MODEL, dict(zip(todo, (v.tobytes() for v in found))))
 
     # the full-text cache --------------------------------------------------
 

@@ -271,14 +271,18 @@ class Store(DeliveriesMixin):
         terms = search.parse_query(query)  # a `UsageError` before the store is touched
         return self._read(lambda conn: search.find(conn, terms, language, limit))
 
-    def search_candidates(self, language: str, model: str) -> list[dict[str, Any]]:
+    def search_candidates(self, language: str, model: str, *,
+                          unembedded: bool = False) -> list[dict[str, Any]]:
         """Every paper indexed in `language` (its search row: title, authors, abstract,
-        summary, the digest it is in) with its `model` embedding, or None."""
+        the digest it is in) with its `model` embedding, or None; `unembedded`: only
+        those without one."""
         d, v = self.t["search_docs"], self.t["paper_vectors"]
         query = (sa.select(d.c.paper_id, d.c.title, d.c.authors, d.c.day, d.c.kind, d.c.upvotes,
-                           d.c.abstract, d.c.summary, v.c.vector)
+                           d.c.abstract, v.c.vector)
                  .select_from(d.outerjoin(v, (v.c.paper_id == d.c.paper_id) & (v.c.model == model)))
                  .where(d.c.language == language).order_by(d.c.id))
+        if unembedded:
+            query = query.where(v.c.vector.is_(None))
         return self._read(lambda conn: [dict(r) for r in conn.execute(query).mappings()])
 
     def save_vectors(self, model: str, vectors: dict[str, bytes]) -> None:
