@@ -27,7 +27,7 @@ from papergist.errors import ConfigError, EmptyFeed, MalformedResponse, Papergis
 from papergist.exits import exit_status
 from papergist.http import HttpClient
 from papergist.models import (PERIODS, ArchiveEntry, Digest, DigestKind, PaperFailure,
-                              PeriodKind, SearchHit, SearchResults, Verdict, period_label,
+                              PeriodKind, SearchHit, SearchResults, Verdict, digest_args, period_label,
                               period_start)
 from papergist.pipeline import Pipeline, Progress, Result, Silent, check_day, check_period
 from papergist.publish import Delivery, publish, targets
@@ -284,9 +284,8 @@ class Papergist:
         digest = self.store.load_digest(day, self.language, kind)
         if digest is None:
             label = period_label(kind, day)
-            asked = {"weekly": f"--week {label}", "monthly": f"--month {label}"}.get(kind, label)
             raise UsageError(f"no {self.language} digest stored for {label}: run "
-                             f"papergist digest {asked} first")
+                             f"papergist digest {digest_args(kind, day)} first")
         if who is not None:
             digest = self.rank(digest, who)
         return publish(digest, self.language, found, self.store, dry_run=dry_run,

@@ -306,6 +306,12 @@ def period_label(kind: str, start: date) -> str:
     return f"{start:%Y-%m}" if kind == "monthly" else start.isoformat()
 
 
+def digest_args(kind: str, start: date) -> str:
+    """How `papergist digest` names a digest: "2024-08-26", "--week 2024-W34", ..."""
+    label = period_label(kind, start)
+    return f"--{PERIODS[kind][0]} {label}" if kind in PERIODS else label  # type: ignore[index]
+
+
 class Digest(Frozen):
     """A digest, papers in reading order (upvotes descending, ties in feed order).
 

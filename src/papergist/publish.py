@@ -33,7 +33,7 @@ from papergist.errors import DeliveryError, IncompleteDigest
 from papergist.deliver.updates import digest_version, summarized
 from papergist.http import RetryPolicy
 from papergist.logs import emit, logger
-from papergist.models import Digest
+from papergist.models import Digest, digest_args
 from papergist.store import Store
 from papergist.store.deliveries import DeliveryKey
 
@@ -77,14 +77,8 @@ def check_complete(digest: Digest, allow_incomplete: bool = False) -> None:
             f"has no summarized paper (all {len(digest.items)} failed)")
     raise IncompleteDigest(
         f"the {digest.label} digest {what}: nothing was sent. Run papergist digest "
-        f"{_digest_args(digest)} again to summarize it, or publish it as it is with "
+        f"{digest_args(digest.kind, digest.date)} again to summarize it, or publish it as it is with "
         "allow_incomplete=True (--allow-incomplete)")
-
-
-def _digest_args(digest: Digest) -> str:
-    """How `papergist digest` names this digest: "2024-08-26", "--week 2024-W34"."""
-    flags = {"weekly": "--week ", "monthly": "--month "}
-    return flags.get(digest.kind, "") + digest.label
 
 
 def publish(digest: Digest, language: str, found: list[Target], store: Store, *,
