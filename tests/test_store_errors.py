@@ -90,8 +90,8 @@ def test_samples_cover_every_public_method():
     assert public - {"close"} == set(SAMPLES)
 
 
-def test_every_sample_works_on_a_healthy_store(tmp_path):
-    store = _filled(tmp_path / "papergist.db")
+def test_every_sample_works_on_a_healthy_store(store_target):
+    store = _filled(store_target)
     for name in SAMPLES:
         _call(store, name)
     assert len(store.runs()) == 2
@@ -114,14 +114,6 @@ def test_under_another_writer_writes_fail_with_store_error_and_reads_go_on(tmp_p
         other.execute("ROLLBACK")
         other.close()
         store.close()
-
-
-def test_every_sample_works_on_postgresql(pg_url):
-    store = _filled(pg_url)
-    for name in SAMPLES:
-        _call(store, name)
-    assert len(store.runs()) == 2
-    store.close()
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
