@@ -369,7 +369,7 @@ class Papergist:
         query = semantic.check_query(query)
         self._embed_new(language)
         rows = self.store.search_candidates(language, embed.MODEL)
-        return semantic.nearest(rows, embed.encoder().encode([query])[0], limit, embed.decode)
+        return semantic.nearest(rows, embed.encoder().encode([query])[0], limit)
 
     def _embed_new(self, language: str) -> None:
         """Embed, once, the papers searchable in `language` that have no vector yet (just

@@ -9,8 +9,9 @@ Brute force in numpy: an archive of 10,000 papers is a 15 MB matrix.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
+from papergist.embed import decode
 from papergist.errors import UsageError
 from papergist.models import SearchHit
 
@@ -36,8 +37,7 @@ def missing(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
     return {r["paper_id"]: paper_text(r) for r in rows if r["vector"] is None}
 
 
-def nearest(rows: Sequence[dict[str, Any]], query_vector: Any, limit: int,
-            decode: Callable[[bytes], Any]) -> list[SearchHit]:
+def nearest(rows: Sequence[dict[str, Any]], query_vector: Any, limit: int) -> list[SearchHit]:
     """The `limit` rows closest to `query_vector`, best first."""
     import numpy as np
 

@@ -104,7 +104,7 @@ def _pages(app: FastAPI, pg: Papergist, title: str) -> None:
         page = _page(f"Search: {q}" if q.strip() else "Search", pg.language)
         return _ENV.get_template("search.html.j2").render(
             page=page, query=q, hits=hits, limit=limit, problem=problem, by=by,
-            json_url=str(app.url_path_for("api_search")) + f"?q={_quote(q)}&limit={limit}&by={by}")
+            json_url=str(app.url_path_for("api_search")) + f"?q={quote(q, safe='')}&limit={limit}&by={by}")
 
     @app.get("/{year}/{month}/{day}/", response_class=HTMLResponse, include_in_schema=False)
     @app.get("/{year}/{month}/{day}/index.html", response_class=HTMLResponse)
@@ -200,7 +200,3 @@ def _pieces(text: str, spans: tuple[tuple[int, int], ...]) -> list[tuple[str, bo
         at = end
     pieces.append((text[at:], False))
     return [(clean(p), marked) for p, marked in pieces if p]
-
-
-def _quote(text: str) -> str:
-    return quote(text, safe="")
