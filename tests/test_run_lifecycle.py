@@ -15,6 +15,7 @@ from conftest import LLM_KEY, local_env
 from fakes import Reply, load_day
 from papergist.core import Papergist
 from papergist.settings import load_settings
+from papergist.store import Store
 
 DAY = "2024-08-26"
 PAPERS = 11
@@ -43,6 +44,27 @@ def test_three_runs_of_one_day_at_once_pay_for_each_summary_once(tmp_path, fake_
         assert conn.execute("select count(*) from summaries").fetchone()[0] == PAPERS
         assert conn.execute("select count(*) from summary_leases").fetchone()[0] == 0
     conn.close()
+
+
+def test_a_summary_stored_between_our_look_and_our_claim_is_not_paid_again(cli, llm,
+                                                                           monkeypatch):
+    """The race the three runs above can lose: run B looks (no summary), run A stores it and
+    gives its lease back, then B's claim wins a free lease. B must look once more."""
+    assert cli("digest", DAY, "--model", "fake-gpt", "-q")[0] == 0
+    assert [c.status for c in llm.calls].count(200) == PAPERS
+    looked: set[str] = set()
+    get_summary = Store.get_summary
+
+    def first_look_too_early(self, paper_id, **key):
+        if paper_id not in looked:  # B's look, just before A stored this summary
+            looked.add(paper_id)
+            return None
+        return get_summary(self, paper_id, **key)
+    monkeypatch.setattr(Store, "get_summary", first_look_too_early)
+    code, out, err = cli("digest", DAY, "--model", "fake-gpt", "-q")
+    assert code == 0, err
+    assert out.count("\n### [") == PAPERS and looked
+    assert [c.status for c in llm.calls].count(200) == PAPERS
 
 
 def test_ctrl_c_while_full_texts_download_stops_within_two_seconds(tmp_path, fake_hf, arxiv,

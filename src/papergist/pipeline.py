@@ -333,7 +333,7 @@ class Pipeline:
 
     async def _lease(self, paper_id: str, key: dict[str, str]) -> Summary | None:
         """Take the lease on this summary (the caller releases it); while another run holds
-        it, wait, then return that run's summary if it stored one (a crashed holder's
+        it, wait; then return the summary if another run stored one (a crashed holder's
         lease expires after `LEASE_TTL`)."""
         waited = False
         while not await self._db(self.store.claim_summary, paper_id, owner=self.owner,
@@ -343,9 +343,11 @@ class Pipeline:
                      "waiting for it", "lease_wait", paper=paper_id, poll=LEASE_POLL)
             waited = True
             await asyncio.sleep(LEASE_POLL)
-        if waited:  # the holder may have finished it while we waited
-            return await self._db(self.store.get_summary, paper_id, **key)
-        return None
+        if self.refresh and not waited:
+            return None
+        # Looked again even when the lease was free at once: another run may have
+        # stored the summary and released its lease since our first look.
+        return await self._db(self.store.get_summary, paper_id, **key)
 
     async def _renew(self, paper_id: str, key: dict[str, str]) -> None:
         """Keep the lease while the summary is being written (a slow model is not dead)."""
