@@ -82,8 +82,7 @@ def test_archive_in_headless_chromium(served, chromium):
     assert "vision-language models" in link.inner_text()
     page.screenshot(path=str(ARTIFACTS / "archive-search.png"), full_page=True)
     link.click()
-    page.wait_for_load_state()
-    assert "2408.12637" in page.url
+    page.wait_for_url("**/*2408.12637*")  # loaded before the next goto (it would interrupt)
     page.goto(f"{served}/2024/08/26/index.html")
     assert page.locator("article").count() == 11
     page.screenshot(path=str(ARTIFACTS / "day-2024-08-26.png"), full_page=True)

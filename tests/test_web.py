@@ -249,7 +249,6 @@ def test_search_in_headless_chromium(site, chromium):
     page.wait_for_selector("ol.hits li a")
     assert "q=Idefics3+vision" in page.url
     page.locator("ol.hits li a").first.click()
-    page.wait_for_load_state()
-    assert page.url.endswith(f"/2024/08/26/{IDEFICS}.html")
+    page.wait_for_url(f"**/2024/08/26/{IDEFICS}.html")  # navigated and loaded
     assert "vision-language models" in page.locator("h1, h2").first.inner_text()
     assert problems == []
