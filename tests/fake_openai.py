@@ -26,7 +26,7 @@ from fakes import FakeServer, Reply, Request
 SECTION_KEYS = ("whats_new", "technical_details", "performance_highlights")
 FaultKind = Literal["status", "timeout", "invalid_json", "fenced_json", "empty", "truncated",
                     "missing_section", "list_section", "wrong_language", "other_paper",
-                    "latency"]
+                    "invented_quote", "plain_sections", "latency"]
 FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
 WINDOW = 60.0  # seconds: the rolling window of `rpm` and `tpm`
 
@@ -44,7 +44,14 @@ class Fault:
     - `missing_section` (`section` absent), `list_section` (`section` as a list of
       strings): a wrong shape;
     - `wrong_language` (English whatever was asked), `other_paper` (a plausible
-      summary of another paper, with other names and numbers): a wrong content.
+      summary of another paper, with other names and numbers): a wrong content;
+    - `invented_quote` (`section`'s sentences quote a sentence the paper lacks),
+      `plain_sections` (every section as one string, no quotes, as a model that
+      ignores the format asked for): citations wrong or missing.
+
+    Asked for quotes (the system prompt names a "quote"), the fake writes each
+    section as a list of {"sentence", "quote"} objects, quoting the abstract
+    sentence each sentence wraps; otherwise as strings.
     """
 
     kind: FaultKind
@@ -155,6 +162,11 @@ def message_text(message: dict) -> str:
     if isinstance(content, list):
         return "".join(p.get("text", "") for p in content if isinstance(p, dict))
     return str(content)
+
+
+def asks_for_quotes(messages: list[dict]) -> bool:
+    """True when the system prompt asks for a quote with each sentence."""
+    return any(m.get("role") == "system" and '"quote"' in message_text(m) for m in messages)
 
 
 def paper_of(messages: list[dict]) -> tuple[str, str, str]:
@@ -463,8 +475,15 @@ class FakeOpenAI(FakeServer):
             code = "en"
         if kind == "other_paper":
             abstract = other_abstract(" ".join((title, abstract, text)))
-        sections: dict[str, Any] = {k: " ".join(v) for k, v in
-                                    sections_for(abstract, code).items()}
+        written = sections_for(abstract, code)
+        sections: dict[str, Any] = {k: " ".join(v) for k, v in written.items()}
+        if asks_for_quotes(messages) and kind != "plain_sections":
+            quotes = pick_sentences(abstract)
+            if kind == "invented_quote":
+                quotes[fault.section] = split_sentences(other_abstract(abstract))[:1] * len(
+                    quotes[fault.section])
+            sections = {k: [{"sentence": s, "quote": q} for s, q in zip(written[k], quotes[k])]
+                        for k in SECTION_KEYS}
         if kind == "list_section":
             sections[fault.section] = sections_for(abstract, code)[fault.section]
         if kind == "missing_section":

@@ -32,11 +32,12 @@ KEYS = ("whats_new", "technical_details", "performance_highlights")
 
 
 def messages(language: str = "Korean (ko)", title: str = TITLE,
-             abstract: str = ABSTRACT) -> list[dict]:
-    """A prompt in papergist's contract."""
+             abstract: str = ABSTRACT, quotes: bool = False) -> list[dict]:
+    """A prompt in papergist's contract (asking for a quote with each sentence, or not)."""
     system = (f"You summarize one research paper.\n\nOutput language: {language}\n\n"
               "Reply with only a JSON object with the keys whats_new, technical_details and "
-              "performance_highlights.")
+              "performance_highlights" + (', each a list of {"sentence", "quote"} objects.'
+                                           if quotes else "."))
     user = (f"<paper>\n<title>{title}</title>\n<abstract>{abstract}</abstract>\n</paper>\n\n"
             "Summarize the paper above.")
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
@@ -47,8 +48,8 @@ HTTP = httpx2.Client(timeout=5, limits=httpx2.Limits(max_connections=200))
 
 
 def chat(fake: FakeOpenAI, language: str = "Korean (ko)", timeout: float = 5,
-         headers: dict | None = None, **extra) -> httpx2.Response:
-    body = {"model": fake.model, "messages": messages(language), **extra}
+         headers: dict | None = None, quotes: bool = False, **extra) -> httpx2.Response:
+    body = {"model": fake.model, "messages": messages(language, quotes=quotes), **extra}
     return HTTP.post(f"{fake.base_url}/chat/completions", json=body, headers=headers,
                      timeout=timeout)
 
@@ -217,7 +218,8 @@ def faulty(fake: FakeOpenAI, fault: Fault, **kwargs) -> httpx2.Response:
 
 def test_every_fault_kind_is_tested():
     tested = {"status", "timeout", "invalid_json", "fenced_json", "empty", "truncated",
-              "missing_section", "list_section", "wrong_language", "other_paper", "latency"}
+              "missing_section", "list_section", "wrong_language", "other_paper", "latency",
+              "invented_quote", "plain_sections"}
     assert tested == set(FAULT_KINDS)
     with pytest.raises(ValueError):
         Fault("nonsense")  # type: ignore[arg-type]
@@ -298,6 +300,25 @@ def test_other_paper_fault(fake):
         assert not set(re.findall(r"\d+(?:\.\d+)?", strip_glosses(section))) & paper_numbers
     numbers = set(re.findall(r"\d+(?:\.\d+)?", json.dumps(sections)))
     assert numbers and not numbers & paper_numbers
+
+
+def test_asked_for_quotes_each_sentence_quotes_the_abstract_sentence_it_wraps(fake):
+    sections = json.loads(content(chat(fake, quotes=True)))
+    for items in sections.values():
+        assert items and all(set(item) == {"sentence", "quote"} for item in items)
+        for item in items:
+            assert item["quote"] in SENTENCES and item["quote"] in item["sentence"]
+
+
+def test_invented_quote_fault(fake):
+    sections = json.loads(content(faulty(fake, Fault("invented_quote"), quotes=True)))
+    assert all(item["quote"] not in ABSTRACT for item in sections["technical_details"])
+    assert all(item["quote"] in SENTENCES for item in sections["whats_new"])
+
+
+def test_plain_sections_fault_ignores_the_quotes_asked_for(fake):
+    sections = json.loads(content(faulty(fake, Fault("plain_sections"), quotes=True)))
+    assert all(isinstance(text, str) for text in sections.values())
 
 
 # -- plans ------------------------------------------------------------------------------

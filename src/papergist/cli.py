@@ -401,7 +401,8 @@ def site_command(
 def verify_command(
     file: Annotated[str, typer.Argument(
         metavar="FILE", help="A JSON object, or a list of them, each with title, abstract, "
-        "sections (name -> text) and optionally fulltext; - reads stdin.")],
+        "sections (name -> text) and optionally fulltext and cited (a list of {section, "
+        "sentence, quote}: the quote given for a sentence); - reads stdin.")],
 ) -> None:
     """Check summaries against their papers: every number and name must be in the source.
 

@@ -26,7 +26,7 @@ from papergist import embed, semantic
 from papergist.errors import ConfigError, EmptyFeed, MalformedResponse, PapergistError, UsageError
 from papergist.exits import exit_status
 from papergist.http import HttpClient
-from papergist.models import (PERIODS, ArchiveEntry, Digest, DigestKind, PaperFailure,
+from papergist.models import (PERIODS, ArchiveEntry, Cited, Digest, DigestKind, PaperFailure,
                               PeriodKind, SearchHit, SearchResults, Verdict, digest_args, period_label,
                               period_start)
 from papergist.pipeline import Pipeline, Progress, Result, Silent, check_day, check_period
@@ -413,14 +413,17 @@ class Papergist:
 
         Given a list of dicts, as `papergist verify` reads them (any tool's
         summaries: `title`, `abstract`, `sections` of name -> text, optionally
-        `fulltext`): one verdict per item, in order. A malformed item raises
-        `UsageError` naming it.
+        `fulltext` and `cited`, a list of {`section`, `sentence`, `quote`}: the
+        passage quoted for a sentence, looked for in the paper): one verdict per
+        item, in order. A malformed item raises `UsageError` naming it.
         """
         if isinstance(summaries, Digest):
             return {item.paper.id: check_summary(item.summary.sections.model_dump(),
-                                                 item.paper.title, item.paper.abstract)
+                                                 item.paper.title, item.paper.abstract,
+                                                 cited=item.summary.cited)
                     for item in summaries.items if item.summary is not None}
-        return [check_summary(dict(i["sections"]), i["title"], i["abstract"], i.get("fulltext"))
+        return [check_summary(dict(i["sections"]), i["title"], i["abstract"], i.get("fulltext"),
+                              [Cited.model_validate(c) for c in i.get("cited") or ()])
                 for i in _checked_items(summaries)]
 
 
@@ -450,6 +453,12 @@ def summary_problem(item: object) -> str | None:
     if not isinstance(sections, Mapping) or not sections or not all(
             isinstance(v, str) for v in sections.values()):
         return "needs 'sections': an object of section name -> text"
+    cited = item.get("cited")
+    if cited is not None and not (isinstance(cited, list) and all(
+            isinstance(c, Mapping) and all(isinstance(c.get(k), str)
+                                           for k in ("section", "sentence", "quote"))
+            for c in cited)):
+        return "'cited' must be a list of objects with 'section', 'sentence' and 'quote' as text"
     return None
 
 
@@ -469,9 +478,10 @@ def _day_digest(day: date, top: int | None = None) -> Callable[[Pipeline], Resul
 
 
 def check_summary(sections: dict[str, str], title: str, abstract: str,
-                  fulltext: str | None = None) -> Verdict:
-    """Check one summary (any tool's) against its paper: every number and name."""
-    return verify(sections, title, abstract, fulltext)
+                  fulltext: str | None = None, cited: Sequence[Cited] = ()) -> Verdict:
+    """Check one summary (any tool's) against its paper: every number and name, and
+    every passage `cited` for a sentence."""
+    return verify(sections, title, abstract, fulltext, cited)
 
 
 def open(settings: Settings | None = None, *, progress: Progress | None = None,  # noqa: A001

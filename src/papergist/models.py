@@ -152,16 +152,31 @@ class Evidence(Frozen):
     sentence: str
 
 
+class Cited(Frozen):
+    """A sentence of a summary and the passage of the paper its model quoted for it,
+    as the model wrote them (checked by `papergist.verify.grounding`)."""
+
+    section: str
+    sentence: str
+    quote: str
+
+
 class Grounding(Frozen):
     """One sentence of a summary and the source sentence that backs it best
     (`papergist.verify.grounding`): `share` of its content words found in `quote`
-    (None when it has none in Latin script); `backed` when its claims and words are."""
+    (None when it has none in Latin script); `backed` when its claims and words are.
+
+    `cited` is the passage the model quoted for this sentence (None when it gave
+    none); `cited_found` whether the paper holds it word for word. A found
+    citation is the sentence's `quote`; one the paper lacks leaves it unbacked."""
 
     section: str
     sentence: str
     quote: str | None = None
     backed: bool = False
     share: float | None = None
+    cited: str | None = None
+    cited_found: bool = False
 
 
 VerdictStatus = Literal["verified", "unverified", "unchecked"]
@@ -233,6 +248,7 @@ class Summary(Frozen):
     paper_version: str | None = None
     usage: Usage = Usage()
     verification: Verdict | None = None
+    cited: tuple[Cited, ...] = ()  # the passage quoted for each sentence, if the model gave
     # When this summary was written (UTC); None in digests stored before it was kept.
     # The Atom entry's `updated` comes from it, so a re-summarized paper is an update.
     created_at: datetime | None = None

@@ -382,7 +382,8 @@ class Pipeline:
         body = self.summarizer.sent_body(text)
         summary = await self.summarizer.summarize_text(paper, text, self.language, tally=tally,
                                                        stopwatch=clock)
-        verdict = verify(summary.sections.model_dump(), paper.title, paper.abstract, body)
+        verdict = verify(summary.sections.model_dump(), paper.title, paper.abstract, body,
+                         summary.cited)
         if verdict.status != "verified" and not summary.extractive:
             try:
                 again = await self.summarizer.summarize_text(
@@ -395,7 +396,8 @@ class Pipeline:
                 return summary.model_copy(update={"usage": spent, "verification": verdict,
                                                   "created_at": _stamp()})
             summary = again.model_copy(update={"usage": summary.usage + again.usage})
-            verdict = verify(summary.sections.model_dump(), paper.title, paper.abstract, body)
+            verdict = verify(summary.sections.model_dump(), paper.title, paper.abstract, body,
+                         summary.cited)
         return summary.model_copy(update={"verification": verdict,
                                           "created_at": _stamp()})
 

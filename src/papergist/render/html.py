@@ -149,11 +149,13 @@ class Section:
 
 @dataclass(frozen=True)
 class Quote:
-    """A sentence of the summary and the paper's sentence that backs it (None: none)."""
+    """A sentence of the summary and the paper's sentence that backs it (None: none);
+    `invented`: what its model quoted for it that the paper does not hold."""
 
     sentence: str
     quote: str | None
     backed: bool
+    invented: str | None = None
 
 
 @dataclass(frozen=True)
@@ -229,7 +231,8 @@ def _quotes(verdict: Verdict | None) -> tuple[Quote, ...]:
     summary is its own quote)."""
     if verdict is None:
         return ()
-    return tuple(Quote(clean(g.sentence), clean(g.quote) or None, g.backed)
+    return tuple(Quote(clean(g.sentence), clean(g.quote) or None, g.backed,
+                       clean(g.cited) or None if g.cited and not g.cited_found else None)
                  for g in verdict.grounding)
 
 

@@ -203,6 +203,11 @@ def _paper_vectors(conn: Connection) -> None:
     ).create(conn)
 
 
+def _summary_citations(conn: Connection) -> None:
+    """The passage the model quoted for each sentence of a summary (JSON list)."""
+    conn.execute(sa.text("ALTER TABLE summaries ADD COLUMN cited TEXT"))
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0001_initial", _initial),
     ("0002_summary_usage", _summary_usage),
@@ -213,6 +218,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0007_run_counts", _run_counts),
     ("0008_search_index", _search_index),
     ("0009_paper_vectors", _paper_vectors),
+    ("0010_summary_citations", _summary_citations),
 )
 
 _LOG = sa.Table(

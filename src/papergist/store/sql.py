@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from papergist.errors import StoreError
-from papergist.models import (ArchiveEntry, DailyList, Digest, ListedPaper, Paper, RunReport,
+from papergist.models import (ArchiveEntry, Cited, DailyList, Digest, ListedPaper, Paper, RunReport,
                               SearchHit, Sections, Summary, Usage, Verdict, period_label)
 from papergist.store import bodies, leases, search
 from papergist.store.deliveries import DeliveriesMixin
@@ -222,6 +222,8 @@ class Store(DeliveriesMixin):
                  "source_hash": s.source_hash, "summarizer": s.summarizer,
                  "paper_version": s.paper_version, **s.usage.model_dump(),
                  "verification": s.verification.model_dump_json() if s.verification else None,
+                 "cited": json.dumps([c.model_dump() for c in s.cited], ensure_ascii=False)
+                 if s.cited else None,
                  **s.sections.model_dump(),
                  "created_at": s.created_at.isoformat(timespec="seconds") if s.created_at
                  else _now()} for s in summaries]
@@ -340,6 +342,7 @@ def _summary_from_row(row: Any) -> Summary | None:
         sections=Sections(whats_new=row["whats_new"],
                           technical_details=row["technical_details"],
                           performance_highlights=row["performance_highlights"]),
+        cited=tuple(Cited.model_validate(c) for c in json.loads(row["cited"] or "[]")),
         created_at=datetime.fromisoformat(row["created_at"]) if row["created_at"] else None)
 
 

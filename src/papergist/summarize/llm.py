@@ -23,13 +23,13 @@ from papergist.errors import ConfigError, SummarizeError, UsageError
 from papergist.http import NoStopwatch, Stopwatch, env_options, retry_after_seconds
 from papergist.logs import emit, logger
 from papergist.redact import Redactor
-from papergist.models import (LANGUAGE_TAG_RE, Paper, PaperText, Sections, Summary, Usage,
+from papergist.models import (LANGUAGE_TAG_RE, Paper, PaperText, Summary, Usage,
                               Verdict)
 from papergist.settings import Settings
 from papergist.summarize.budget import estimate_tokens, select_text
 from papergist.summarize.prompts import (PROMPT_VERSION, build_messages, regenerate_message,
                                          repair_message)
-from papergist.summarize.reply import SCHEMA, ReplyProblem, parse_reply
+from papergist.summarize.reply import SCHEMA, Reply, ReplyProblem, parse_reply
 from papergist.summarize.scheduler import (Quota, RateLimits, Scheduler, Stats, Throttled,
                                           Transient, Window)
 
@@ -55,7 +55,7 @@ class ModelConfig:
     tpm: int = 0
     concurrency: int = 64
     max_concurrency: int = 256
-    max_output_tokens: int = 1500
+    max_output_tokens: int = 2000
     timeout: float = 120.0
 
     def __repr__(self) -> str:
@@ -381,14 +381,15 @@ class LLMSummarizer:
         if regenerate is not None:
             first.append(regenerate_message(regenerate))
         usages: list[Usage] = []
-        sections = await self._sections(first, language, tally or Stats(), usages, stopwatch)
-        return Summary(paper_id=paper.id, sections=sections, summarizer=self.name,
-                       model=self.model, language=language, prompt_version=PROMPT_VERSION,
-                       source=text.source, source_hash=self.source_hash(paper, text),
+        reply = await self._reply(first, language, tally or Stats(), usages, stopwatch)
+        return Summary(paper_id=paper.id, sections=reply.sections, cited=reply.cited,
+                       summarizer=self.name, model=self.model, language=language,
+                       prompt_version=PROMPT_VERSION, source=text.source,
+                       source_hash=self.source_hash(paper, text),
                        paper_version=paper.version, usage=sum(usages, Usage()))
 
-    async def _sections(self, first: list[dict], language: str, tally: Stats,
-                        usages: list[Usage], stopwatch: Stopwatch) -> Sections:
+    async def _reply(self, first: list[dict], language: str, tally: Stats,
+                     usages: list[Usage], stopwatch: Stopwatch) -> Reply:
         """Ask until a reply parses, within the attempt budget; usage goes to `usages`."""
         messages, repaired, wrong_language = first, False, 0
         for attempt in range(1, REPLY_ATTEMPTS + 1):

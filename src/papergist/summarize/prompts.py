@@ -16,7 +16,7 @@ from string import Template
 from papergist.models import WHY_GENERIC, WHY_NOTHING_CHECKED, WHY_OFF_TOPIC, Verdict
 from papergist.summarize.language import language_name
 
-PROMPT_VERSION = "summary-v1"
+PROMPT_VERSION = "summary-v2"
 CJK_TERM_RULE = ("Keep model, dataset, benchmark and method names in English; after a "
                  "translated technical term give the English term in parentheses, "
                  "for example {example}.")

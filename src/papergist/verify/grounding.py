@@ -12,26 +12,37 @@ A sentence with neither claims nor Latin content words (a Korean sentence
 without a name or number, say) cannot be matched word for word and is left
 without a quote: `backed` False, `share` None.
 
+When the model quoted a passage for a sentence (`Cited`), that passage is looked
+for in the paper word for word (case, spacing and punctuation aside; parts elided
+with "..." found in order): found, the source sentences holding it are the
+sentence's quote, in any language; not found, the sentence is not backed and the
+invented quote counts against the summary. A passage of fewer than
+`MIN_CITED_WORDS` words is no quote, and the sentence is matched as if it had none.
+
 Grounding is shown to readers (JSON, the paper's page) and counted; the verdict's
-status still rests on the claims (see `support.check`).
+status rests on the claims, the sentences with nothing of the paper in them and the
+invented quotes (see `support.check`).
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from papergist.models import Grounding
+from papergist.models import Cited, Grounding
 from papergist.sentences import split_sentences
 from papergist.verify.claims import extract_claims
-from papergist.verify.text import fold
+from papergist.verify.text import fold, tokens
 from papergist.verify.topic import content_words
 
 if TYPE_CHECKING:  # `support.check` calls `ground`: the import goes one way
     from papergist.verify.support import Source
 
 MIN_SHARE = 0.5  # of a Latin sentence's content words, in its quote
+MIN_CITED_WORDS = 4  # a shorter quoted passage ("the model") backs nothing
+_ELISION = re.compile(r"\.\.\.|…|\[\s*\.\.\.\s*\]")
 CLAIM_WEIGHT = 1  # a claim found in a source sentence counts as one more shared word
 JOIN = " … "  # between the two source sentences of a two-part quote
 META = frozenset(content_words("paper papers author authors study work article research "
@@ -39,22 +50,61 @@ META = frozenset(content_words("paper papers author authors study work article r
                                "show shows demonstrate demonstrates"))
 
 
-def ground(sections: Mapping[str, str], source: Source) -> tuple[Grounding, ...]:
-    """Each sentence of `sections` (name -> text) with its best quote from `source`."""
-    return tuple(_ground(name, sentence, source)
+def ground(sections: Mapping[str, str], source: Source,
+           cited: Iterable[Cited] = ()) -> tuple[Grounding, ...]:
+    """Each sentence of `sections` (name -> text) with its best quote from `source`,
+    the one its model `cited` for it when the paper holds that."""
+    quoted = {(c.section, part): c.quote for c in cited for part in split_sentences(c.sentence)}
+    return tuple(_cited(name, sentence, quoted.get((name, sentence)), source)
                  for name, text in sections.items()
                  for sentence in split_sentences(text or ""))
+
+
+def cited_keys(quote: str) -> list[str]:
+    """The squashed parts of a quoted passage, split where it elides ("..."); empty
+    when it holds fewer than `MIN_CITED_WORDS` words (too short to back anything)."""
+    parts = [tokens(fold(part)) for part in _ELISION.split(quote)]
+    if sum(map(len, parts)) < MIN_CITED_WORDS:
+        return []
+    return ["".join(part) for part in parts if part]
+
+
+def _cited(section: str, sentence: str, quote: str | None, source: Source) -> Grounding:
+    """`_ground`, with the passage the model quoted for the sentence checked first."""
+    keys = cited_keys(quote) if quote else []
+    if not keys:
+        return _ground(section, sentence, source)
+    span = source.find_span(keys)
+    if span is None:
+        return _ground(section, sentence, source).model_copy(
+            update={"backed": False, "cited": quote})
+    return _quoted(section, sentence, source, span).model_copy(
+        update={"cited": quote, "cited_found": True})
+
+
+def _quoted(section: str, sentence: str, source: Source, span: list[int]) -> Grounding:
+    """Grounding of one sentence by the source sentences `span` (its model's quote):
+    backed when its claims are in the paper and, in Latin script, enough of its words
+    in the quote."""
+    words_of, _ = source.word_index
+    claims_found = all(source.find(claim) is not None for claim in extract_claims(sentence))
+    mine = content_words(fold(sentence)) - META
+    covered = mine & set().union(*(words_of[i] for i in span))
+    share = round(len(covered) / len(mine), 3) if mine else None
+    return Grounding(section=section, sentence=sentence, share=share,
+                     backed=claims_found and (share is None or share >= MIN_SHARE),
+                     quote=JOIN.join(source.sentences[i] for i in span))
 
 
 def _ground(section: str, sentence: str, source: Source) -> Grounding:
     words_of, postings = source.word_index
     claims = extract_claims(sentence)
     hits = [source.find(claim) for claim in claims]
+    mine = content_words(fold(sentence)) - META
     votes: Counter[int] = Counter()
     for hit in hits:
         if hit is not None:
             votes[hit] += CLAIM_WEIGHT
-    mine = content_words(fold(sentence)) - META
     for word in mine:
         votes.update(postings.get(word, ()))
     if not votes:  # no claim found, no content word in the paper (share 0), or none at all

@@ -32,11 +32,11 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import accumulate
 
-from papergist.models import Evidence, Verdict, VerdictStatus
+from papergist.models import Cited, Evidence, Verdict, VerdictStatus
 from papergist.verify.claims import Claim, acronym_like, extract_claims
 from papergist.verify.grounding import ground
 from papergist.verify.lexicon import (FUNCTION_WORDS, GENERIC_HEADS, GENERIC_WORDS, NUMBER_WORDS,
@@ -210,6 +210,24 @@ class Source:
                 return self.sentence_at(i)
             i = self.squashed.find(key, i + 1, limit)
         return None
+
+    def find_span(self, keys: list[str]) -> list[int] | None:
+        """The sentences of the first place where squashed `keys` occur in order at
+        token boundaries, each after the one before (a quote, and the parts of one
+        elided with "..."; a part may run across sentences); or None."""
+        found: list[int] = []
+        at = 0
+        for key in keys:
+            i = self.squashed.find(key, at)
+            for _ in range(_MAX_CANDIDATES):
+                if i == -1 or (i in self.bounds and i + len(key) in self.bounds):
+                    break
+                i = self.squashed.find(key, i + 1)
+            if i == -1 or i not in self.bounds or i + len(key) not in self.bounds:
+                return None
+            at = i + len(key)
+            found += range(self.sentence_at(i), self.sentence_at(at - 1) + 1)
+        return sorted(set(found)) or None
 
     def cooccur(self, words: list[str]) -> int | None:
         """First sentence where all `words` (comparison tokens) occur close together
@@ -398,11 +416,12 @@ def _status(unsupported: list[str], generic: bool, off: bool, checked: int) -> V
     return "unverified" if unsupported or generic else "verified"
 
 
-def check(sections: Mapping[str, str], source: Source) -> Verdict:
+def check(sections: Mapping[str, str], source: Source, cited: Iterable[Cited] = ()) -> Verdict:
     """The verdict on a summary (section name -> text) against an indexed source.
 
-    `verified` only when something was checked, every claim is supported, the
-    summary is not generic and not off topic (see `papergist.models.Verdict`)."""
+    `verified` only when something was checked, every claim is supported, every
+    passage its model `cited` is in the paper, the summary is not generic and not
+    off topic (see `papergist.models.Verdict`)."""
     claims: dict[tuple[str, str], Claim] = {}
     for text in sections.values():
         for claim in extract_claims(text or ""):
@@ -422,10 +441,13 @@ def check(sections: Mapping[str, str], source: Source) -> Verdict:
     generic = not (named or _mentions_terms(sections, source))
     shared, total = overlap(sections, source.vocabulary)
     off = too_short(sections) or (not named and off_topic(shared, total))
-    grounding = ground(sections, source)
-    unquoted = [g.sentence for g in grounding if g.quote is None and g.share is not None]
-    unsupported += [s for s in unquoted if s not in unsupported]  # not one word of it is there
-    checked = len(claims) + len(quotes) + len(unquoted)
+    grounding = ground(sections, source, cited)
+    invented = [g.cited for g in grounding if g.cited and not g.cited_found]
+    unquoted = [g.sentence for g in grounding  # not one word of it is there
+                if g.quote is None and g.share is not None and not g.cited]
+    unsupported += [s for s in invented + unquoted if s not in unsupported]
+    found = sum(1 for g in grounding if g.cited_found)
+    checked = len(claims) + len(quotes) + len(unquoted) + len(invented) + found
     return Verdict(status=_status(unsupported, generic, off, checked),
                    unsupported=tuple(unsupported), evidence=tuple(evidence + quotes),
                    generic=generic, checked=checked, off_topic=off,
@@ -434,6 +456,6 @@ def check(sections: Mapping[str, str], source: Source) -> Verdict:
 
 
 def verify(sections: Mapping[str, str], title: str, abstract: str,
-           fulltext: str | None = None) -> Verdict:
+           fulltext: str | None = None, cited: Iterable[Cited] = ()) -> Verdict:
     """Check a summary against a paper in one call (builds the `Source` each time)."""
-    return check(sections, Source.build(title, abstract, fulltext))
+    return check(sections, Source.build(title, abstract, fulltext), cited)
