@@ -91,3 +91,14 @@ def test_a_sentence_with_no_word_of_the_paper_flags_no_faithful_summary(labelled
     """The rule that such a sentence is an unsupported claim leaves (a) as it was."""
     faithful = [r for r in labelled if r.label == "faithful"]
     assert all(not any(u.endswith(".") and " " in u for u in r.unsupported) for r in faithful)
+
+
+def test_quotes_copied_from_the_papers_are_found_and_miscopied_ones_are_not():
+    """bench/cited_check.py, 5 sentences of each paper: every faithful copy (whole,
+    clause, elided, in typographic quotes) found; no altered or foreign one."""
+    import cited_check
+    counts, _, _ = cited_check.measure(per_paper=5)
+    assert set(counts) == {"whole sentence", "a clause of 8 words", "elided with ...",
+                           "typographic quotes, spacing collapsed", cited_check.REWORDED,
+                           cited_check.OTHERS}
+    assert all(right == total > 0 for right, total in counts.values()), counts

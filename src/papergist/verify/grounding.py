@@ -13,8 +13,8 @@ without a name or number, say) cannot be matched word for word and is left
 without a quote: `backed` False, `share` None.
 
 When the model quoted a passage for a sentence (`Cited`), that passage is looked
-for in the paper word for word (case, spacing and punctuation aside; parts elided
-with "..." found in order): found, the source sentences holding it are the
+for in the paper word for word (case, spacing and punctuation aside, normalised as
+the paper is; parts elided with "..." found in order): found, the source sentences holding it are the
 sentence's quote, in any language; not found, the sentence is not backed and the
 invented quote counts against the summary. A passage of fewer than
 `MIN_CITED_WORDS` words is no quote, and the sentence is matched as if it had none.
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from papergist.models import Cited, Grounding
 from papergist.sentences import split_sentences
 from papergist.verify.claims import extract_claims
-from papergist.verify.text import fold, tokens
+from papergist.verify.text import fold, strip_markdown, tokens, unelide
 from papergist.verify.topic import content_words
 
 if TYPE_CHECKING:  # `support.check` calls `ground`: the import goes one way
@@ -63,7 +63,7 @@ def ground(sections: Mapping[str, str], source: Source,
 def cited_keys(quote: str) -> list[str]:
     """The squashed parts of a quoted passage, split where it elides ("..."); empty
     when it holds fewer than `MIN_CITED_WORDS` words (too short to back anything)."""
-    parts = [tokens(fold(part)) for part in _ELISION.split(quote)]
+    parts = [tokens(unelide(fold(strip_markdown(part)))) for part in _ELISION.split(quote)]
     if sum(map(len, parts)) < MIN_CITED_WORDS:
         return []
     return ["".join(part) for part in parts if part]

@@ -44,7 +44,7 @@ from papergist.verify.lexicon import (FUNCTION_WORDS, GENERIC_HEADS, GENERIC_WOR
 from papergist.verify.numbers import find_number_words, find_numbers, rounded_keys, value_key
 from papergist.sentences import split_sentences
 from papergist.verify.text import (drop_references, fold, norm_token,
-                                   strip_markdown, tokens)
+                                   strip_markdown, tokens, unelide)
 from papergist.verify.topic import content_words, off_topic, overlap, too_short
 
 # Source units a claim's unit accepts. A bare number (a count, "20 FPS") is found
@@ -59,7 +59,6 @@ _COMPATIBLE: dict[str, frozenset[str]] = {
 _PAIR_FORMS = ("dim", "ratio", "frac")
 QUOTE_TOKENS = 8  # a sentence this long found word for word is a checked quote
 _MAX_CANDIDATES = 2000  # occurrences of a key tried before giving up (pathological text)
-_ELIDED = re.compile(r"\b([A-Za-z0-9]+)-([A-Za-z][A-Za-z0-9]*) (and|or) -(?=[A-Za-z])")
 _CITATION = re.compile(r"\[\s*\d+(?:\s*[,\-]\s*\d+)*\s*\]")  # "[9, 33]", "[2-4]": references
 _WORDS = re.compile(r"[A-Za-z]{2,}")
 _DIGIT = re.compile(r"\d")
@@ -74,11 +73,6 @@ _CAPITAL_WORD = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z][A-Za-z0-9]*|\d+)(?:-[A-Za-
 
 def _pair_key(form: str, keys: tuple[str, ...]) -> str:
     return _JOIN[form].join(keys)
-
-
-def _unelide(text: str) -> str:
-    """Spell out elided compounds: "COCO-Things and -Stuff" -> "... and COCO-Stuff"."""
-    return _ELIDED.sub(lambda m: f"{m.group(1)}-{m.group(2)} {m.group(3)} {m.group(1)}-", text)
 
 
 @dataclass
@@ -112,8 +106,8 @@ class Source:
         """Index a paper: its title, abstract and optional full text (plain text or
         Markdown; a references section is dropped, appendices after it kept)."""
         head = [fold(" ".join(title.split()))] if title.strip() else []
-        head += split_sentences(_unelide(fold(" ".join(abstract.split()))))
-        body = (split_sentences(_unelide(fold(strip_markdown(drop_references(fulltext)))))
+        head += split_sentences(unelide(fold(" ".join(abstract.split()))))
+        body = (split_sentences(unelide(fold(strip_markdown(drop_references(fulltext)))))
                 if fulltext else [])
         source = cls(sentences=head + body, head=len(head), title=title, abstract=abstract,
                      title_key=_title_key(title), title_count=1 if title.strip() else 0)

@@ -31,6 +31,7 @@ _FOLD = _fold_table()
 _FOLD_CHARS = re.compile("[" + "".join(sorted(_FOLD)) + "]")
 _LATEX = ((re.compile(r"\\%"), "%"), (re.compile(r"\$?\\times\$?"), "×"),
           (re.compile(r"\\(?:textbf|textit|emph|mathrm|text)\{([^{}]*)\}"), r"\1"))
+_ELIDED = re.compile(r"\b([A-Za-z0-9]+)-([A-Za-z][A-Za-z0-9]*) (and|or) -(?=[A-Za-z])")
 _MARKDOWN = re.compile(r"\*\*|__|`|^#{1,6}\s*|^\s*(?:[-*+•]\s+)+", re.M)
 
 
@@ -46,6 +47,11 @@ def fold(text: str) -> str:
         for pattern, repl in _LATEX:
             text = pattern.sub(repl, text)
     return text
+
+
+def unelide(text: str) -> str:
+    """Spell out elided compounds: "COCO-Things and -Stuff" -> "... and COCO-Stuff"."""
+    return _ELIDED.sub(lambda m: f"{m.group(1)}-{m.group(2)} {m.group(3)} {m.group(1)}-", text)
 
 
 def strip_markdown(text: str) -> str:
