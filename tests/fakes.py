@@ -101,6 +101,7 @@ NEWAPI = ATOM_DIR / "newapi_search_all_BIPV_2026-07-29.xml"
 XIV = ATOM_DIR / "xiv_cs.RO_neural_search_2025-10-17.xml"
 ZOIA = ATOM_DIR / "zoia_id_list_1601.00001_2020-09-04.xml"
 NS = {"a": "http://www.w3.org/2005/Atom"}
+OS = {"os": "http://a9.com/-/spec/opensearch/1.1/"}
 API = "/api/query"
 
 
@@ -346,15 +347,25 @@ class FakeArxiv(FakeServer):
 
     Entries come back in reverse order (arXiv does not keep the request order);
     ids in `unknown` get an error entry, ids in `missing` no entry at all.
+
+    A search_query is answered from `listing` (entries, as a real search answer
+    carries them: the recorded cs.RO search is the envelope), `max_results` from
+    `start`, with `opensearch:totalResults` = len(listing) (or `total`); the pages
+    starting at an index in `empty_at` come back empty, as arXiv's do under load.
     """
 
     def __init__(self, unknown: set[str] = frozenset(), missing: set[str] = frozenset()):
         super().__init__()
         self.unknown, self.missing = unknown, missing
         self.pool = real_entries()
+        self.listing: list[etree._Element] = []
+        self.total: int | None = None
+        self.empty_at: set[int] = set()
         self.routes[API] = self.answer
 
     def answer(self, req: Request) -> Reply:
+        if "search_query" in req.query:
+            return self.search(req)
         entries = []
         for n, asked in enumerate(req.query["id_list"].split(",")):
             if asked in self.unknown:
@@ -363,6 +374,23 @@ class FakeArxiv(FakeServer):
                 label = asked if "v" in asked.split("/")[-1] else f"{asked}v1"
                 entries.append(entry_as(self.pool[n % len(self.pool)], label))
         return Reply(200, feed(entries[::-1]), {"Content-Type": "application/atom+xml"})
+
+
+    def search(self, req: Request) -> Reply:
+        start, size = int(req.query["start"]), int(req.query["max_results"])
+        page = [] if start in self.empty_at else self.listing[start:start + size]
+        root = etree.fromstring(feed(page, XIV))
+        total = len(self.listing) if self.total is None else self.total
+        root.find("os:totalResults", OS).text = str(total)
+        root.find("os:startIndex", OS).text = str(start)
+        root.find("os:itemsPerPage", OS).text = str(size)
+        body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+        return Reply(200, body, {"Content-Type": "application/atom+xml"})
+
+    def list_ids(self, ids: list[str]) -> None:
+        """List real entries re-labelled as `ids`, in this order."""
+        self.listing = [entry_as(self.pool[n % len(self.pool)], f"{i}v1")
+                        for n, i in enumerate(ids)]
 
 
 class Blocking:

@@ -160,7 +160,7 @@ def test_empty_entry_is_an_unknown_id():
 
 
 def test_empty_feed():
-    assert read_feed(feed([])) == ([], [])
+    assert read_feed(feed([]))[:2] == ([], [])
 
 
 # --- fetching ----------------------------------------------------------------------------

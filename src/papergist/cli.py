@@ -31,6 +31,7 @@ from papergist.exits import (DELIVERY, EMPTY, EXIT_STATUSES, INCOMPLETE, INTERRU
 from papergist.models import Digest, PeriodKind, period_start
 from papergist.pipeline import EXTENSIONS, RENDERERS, Result, render
 from papergist.publish import Delivery
+from papergist.render.common import digest_kind
 from papergist.settings import SETTINGS, Settings, load_settings
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_EMPTY, EXIT_DELIVERY = OK, INCOMPLETE, EMPTY, DELIVERY
@@ -72,6 +73,10 @@ def digest(
         "--week", metavar="YYYY-Www", help="A digest of an ISO week of the feed, e.g. 2024-W34.")] = None,
     month: Annotated[Optional[str], typer.Option(
         "--month", metavar="YYYY-MM", help="A digest of a month of the feed, e.g. 2024-08.")] = None,
+    arxiv: Annotated[Optional[str], typer.Option(
+        "--arxiv", metavar="CATEGORIES", help="Comma-separated arXiv categories (cs.CL,cs.CV): "
+        "a digest of the papers submitted to them on DATE (default: yesterday, UTC) instead "
+        "of the feed.")] = None,
     top: Annotated[Optional[int], typer.Option(
         "--top", metavar="N", help="Only the N most upvoted papers of the day, week or month.")] = None,
     reader: Annotated[Optional[str], typer.Option(
@@ -84,7 +89,8 @@ def digest(
     out_dir: Annotated[Optional[Path], typer.Option(
         "--out-dir", metavar="DIR", help="Write DIR/YYYY/MM/DD.md (or .json) instead of stdout; "
         "with --ids, DIR/ids/YYYY-MM-DD-HASH.md (HASH: of the sorted ids), never a day's file; "
-        "with --week or --month, DIR/weekly/YYYY-Www.md or DIR/monthly/YYYY-MM.md.")] = None,
+        "with --week or --month, DIR/weekly/YYYY-Www.md or DIR/monthly/YYYY-MM.md; with "
+        "--arxiv, DIR/arxiv/YYYY-MM-DD.md.")] = None,
     since: Annotated[Optional[str], typer.Option(
         "--since", metavar="DATE", help="First day of a range (needs --out-dir); days already written "
                         "are skipped.")] = None,
@@ -128,6 +134,7 @@ def digest(
       papergist digest 2024-08-26 --format json -o 2024-08-26.json
       papergist digest --ids 2408.12637,2408.13252
       papergist digest --week 2024-W34 --top 20       # the week's 20 most upvoted
+      papergist digest --arxiv cs.CL,cs.CV            # yesterday's new papers there
       papergist digest --for alice                    # most relevant first for [readers.alice]
       papergist digest 2024-08-26 --model gpt-4o-mini --lang ko
       OPENAI_BASE_URL=http://localhost:11434/v1 papergist digest --model llama3.1
@@ -136,10 +143,11 @@ def digest(
     """
     if fmt not in RENDERERS:
         raise UsageError(f"unknown format {fmt!r}: use one of {', '.join(RENDERERS)}")
-    chosen = [name for name, value in (("DATE", day), ("--ids", ids), ("--since", since),
-                                       ("--week", week), ("--month", month)) if value]
+    chosen = [name for name, value in (("DATE", day and not arxiv), ("--ids", ids),
+                                       ("--since", since), ("--week", week),
+                                       ("--month", month), ("--arxiv", arxiv)) if value]
     if len(chosen) > 1:
-        raise UsageError(f"give only one of DATE, --ids, --since, --week and --month "
+        raise UsageError(f"give only one of DATE, --ids, --since, --week, --month and --arxiv "
                          f"(got {' and '.join(chosen)})")
     if since and out_dir is None:
         raise UsageError("--since writes one file per day: give --out-dir DIR")
@@ -167,8 +175,9 @@ def digest(
             assert out_dir is not None  # checked above: --since needs --out-dir
             code = _digest_range(pg, parse_day(since), parse_day(until) if until else None,
                                  out_dir, fmt, quiet, top, ranked)
-        elif week or month:
-            result = pg.digest(week=week, month=month, top=top)
+        elif week or month or arxiv:
+            result = pg.digest(parse_day(day) if day else None, week=week, month=month,
+                               top=top, arxiv=arxiv.split(",") if arxiv else None)
             path = _period_path(out_dir, result.digest, fmt)
             code = _report_and_write(result, output or path, fmt, quiet, False, ranked)
             used = result.digest
@@ -210,7 +219,9 @@ def _report_and_write(result: Result, path: Path | None, fmt: str, quiet: bool,
         if not (quiet and empty_expected):
             why = " (the feed has none on weekends and holidays)" \
                 if result.digest.kind == "daily" else ""
-            say(f"No papers in HF Daily Papers for {result.digest.label}{why}; nothing written.")
+            where = digest_kind(result.digest) if result.digest.kind == "arxiv" \
+                else "HF Daily Papers"
+            say(f"No papers in {where} for {result.digest.label}{why}; nothing written.")
         return EXIT_EMPTY
     _emit(render(ranked(result.digest), fmt), path, quiet)
     return exit_status(result)
@@ -244,7 +255,7 @@ def _day_path(out_dir: Path | None, day: date, fmt: str) -> Path | None:
 
 
 def _period_path(out_dir: Path | None, digest: Digest, fmt: str) -> Path | None:
-    """DIR/weekly/YYYY-Www.EXT or DIR/monthly/YYYY-MM.EXT."""
+    """DIR/weekly/YYYY-Www.EXT, DIR/monthly/YYYY-MM.EXT or DIR/arxiv/YYYY-MM-DD.EXT."""
     if out_dir is None:
         return None
     return out_dir / digest.kind / f"{digest.label}.{EXTENSIONS[fmt]}"

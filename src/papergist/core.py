@@ -34,6 +34,7 @@ from papergist.publish import Delivery, publish, targets
 from papergist.rank import Reader, rank
 from papergist.settings import Settings, load_settings
 from papergist.site import SiteReport, build_site
+from papergist.sources.arxiv import check_categories
 from papergist.sources.cache import CacheCleared, CacheInfo, cache_info, clear_cache
 from papergist.store import Store
 from papergist.summarize import Summarizer
@@ -176,10 +177,12 @@ class Papergist:
 
     def digest(self, day: date | None = None, *, ids: Sequence[str] | None = None,
                week: str | date | None = None, month: str | date | None = None,
-               top: int | None = None) -> Result:
+               top: int | None = None, arxiv: Sequence[str] | None = None) -> Result:
         """The digest of one day of the feed (default: the newest), of arXiv ids, or of
         a week ("2024-W34", or any day in it) or a month ("2024-08", or any day in it).
 
+        `arxiv`: instead of the feed, the papers submitted to these arXiv categories
+        (["cs.CL", "cs.CV"]) on `day` (default: yesterday, UTC), oldest first.
         `top`: only the N most upvoted papers of the list. Recorded as a run in the
         store. An empty list is a `Result` with no items; a source that fails
         raises `SourceError`; asking for more than one of day, ids, week and month
@@ -191,6 +194,8 @@ class Papergist:
             raise UsageError(f"give one of a day, ids, a week or a month (got {' and '.join(asked)})")
         if top is not None and top < 1:
             raise UsageError(f"top must be 1 or more (got {top})")
+        if arxiv is not None:
+            return self._arxiv_digest(arxiv, day, asked, top)
         if ids is not None:
             if not ids:
                 raise UsageError("--ids needs at least one arXiv id, e.g. --ids 2408.12637")
@@ -210,6 +215,22 @@ class Papergist:
             day = self.newest_day()
         check_day(day, self.today())
         return self._recorded("digest", day, _day_digest(day, top))
+
+    def _arxiv_digest(self, categories: Sequence[str], day: date | None, asked: list[str],
+                      top: int | None) -> Result:
+        """The papers submitted to `categories` on `day` (default: yesterday)."""
+        if asked and asked != ["a day"]:
+            raise UsageError(f"an arXiv listing is of one day, not of {asked[0]}")
+        if top is not None:
+            raise UsageError("top picks the most upvoted of a list; arXiv lists have no votes")
+        categories = check_categories(list(categories))
+        today = self.today()
+        on = day if day is not None else today - timedelta(days=1)
+        if on > today:
+            raise UsageError(f"{on} is in the future (today is {today} in UTC); arXiv has "
+                             "no submissions for it yet")
+        return self._recorded("digest --arxiv", on,
+                              lambda pipe: pipe.arxiv_digest(categories, on))
 
     def digest_range(self, since: date, until: date | None = None, *,
                      skip: Callable[[date], bool] = lambda day: False,

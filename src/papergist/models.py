@@ -7,6 +7,7 @@ can be tested, replaced or reused on its own.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -290,7 +291,7 @@ class DigestItem(Frozen):
     relevance: Relevance | None = None
 
 
-DigestKind = Literal["daily", "ids", "weekly", "monthly"]
+DigestKind = Literal["daily", "ids", "weekly", "monthly", "arxiv"]
 PeriodKind = Literal["weekly", "monthly"]
 PERIODS: dict[PeriodKind, tuple[str, str]] = {  # kind -> (HF's query parameter, example)
     "weekly": ("week", "2024-W34"),
@@ -322,27 +323,38 @@ def period_label(kind: str, start: date) -> str:
     return f"{start:%Y-%m}" if kind == "monthly" else start.isoformat()
 
 
-def digest_args(kind: str, start: date) -> str:
-    """How `papergist digest` names a digest: "2024-08-26", "--week 2024-W34", ..."""
+def digest_args(kind: str, start: date, categories: Sequence[str] = ()) -> str:
+    """How `papergist digest` names a digest: "2024-08-26", "--week 2024-W34",
+    "2024-08-26 --arxiv cs.CL,cs.CV", ..."""
     label = period_label(kind, start)
+    if kind == "arxiv":
+        return f"{label} --arxiv {','.join(categories) or 'CATEGORY'}"
     return f"--{PERIODS[kind][0]} {label}" if kind in PERIODS else label  # type: ignore[index]
 
 
 class Digest(Frozen):
     """A digest, papers in reading order (upvotes descending, ties in feed order).
 
-    `date` is the day of a daily digest, the day an id digest was made, or the
-    first day of the week or month of a weekly or monthly one (`label` names it).
+    `date` is the day of a daily digest, the day an id digest was made, the day
+    an arXiv digest lists the submissions of (to `categories`), or the first day
+    of the week or month of a weekly or monthly one (`label` names it).
     """
 
     date: date
     items: tuple[DigestItem, ...]
     kind: DigestKind = "daily"
+    categories: tuple[str, ...] = ()  # of an "arxiv" digest: cs.CL, ...
 
     @property
     def label(self) -> str:
         """"2024-08-26", "2024-W34" or "2024-08"."""
         return period_label(self.kind, self.date)
+
+    @property
+    def delivery_label(self) -> str:
+        """The name its deliveries are recorded under: its label, kind first for an id
+        or arXiv digest ("arxiv:2024-08-26"), which are not the daily digest of that day."""
+        return f"{self.kind}:{self.label}" if self.kind in ("ids", "arxiv") else self.label
 
     @property
     def extractive(self) -> bool:

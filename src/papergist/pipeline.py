@@ -29,7 +29,7 @@ from papergist.render.json_digest import render_json
 from papergist.render.common import verdict_note
 from papergist.render.markdown import render_markdown
 from papergist.settings import Settings
-from papergist.sources.arxiv import ArxivSource, check_ids
+from papergist.sources.arxiv import ArxivSource, check_categories, check_ids
 from papergist.sources.fulltext import FullTextSource, abstract_text
 from papergist.sources.hf_daily import HFDailySource, NewestDay
 from papergist.store import Store
@@ -218,6 +218,18 @@ class Pipeline:
         listed = [ListedPaper(paper=p, rank=n) for n, p in enumerate(papers, 1)]
         return self._summarized(day, "ids", listed, failures, before)
 
+    def arxiv_digest(self, categories: Sequence[str], day: date) -> Result:
+        """Fetch, store and summarize the papers submitted to `categories` on `day`."""
+        self.summarizer.check_language(self.language)
+        before = self.counters()
+        categories = check_categories(list(categories))
+        self.progress.note(f"Listing arXiv {', '.join(categories)} for {day}")
+        papers = ArxivSource(self.http, self.settings).listing(categories, day)
+        self.store.save_papers(papers)
+        self.progress.note(f"{len(papers)} papers submitted on {day}")
+        listed = [ListedPaper(paper=p, rank=n) for n, p in enumerate(papers, 1)]
+        return self._summarized(day, "arxiv", listed, (), before, tuple(categories))
+
     def library(self, ids: Sequence[str]) -> list[Paper]:
         """The papers of a reader's library: from the store, the rest from the arXiv API
         (then stored, so they are asked for once). Ids arXiv does not know are left out."""
@@ -234,7 +246,8 @@ class Pipeline:
         return [stored[i] for i in ids if i in stored]
 
     def _summarized(self, day: date, kind: DigestKind, listed: list[ListedPaper],
-                    fetch_failures: Sequence[PaperFailure], before: dict[str, int]) -> Result:
+                    fetch_failures: Sequence[PaperFailure], before: dict[str, int],
+                    categories: tuple[str, ...] = ()) -> Result:
         self.progress.start(len(listed), "Summarizing")
         outcomes = self.run(self._summarize_all([e.paper for e in listed]))
         items = [DigestItem(paper=e.paper, rank=e.rank, upvotes=e.upvotes, summary=o.summary,
@@ -252,7 +265,7 @@ class Pipeline:
             fallbacks=tuple(f for e, o in zip(listed, outcomes) if (f := fallback(
                 e.paper.id, o, self.summarizer.wants_fulltext)) is not None),
             **{k: v - before[k] for k, v in self.counters().items()})
-        digest = Digest(date=day, kind=kind, items=tuple(items))
+        digest = Digest(date=day, kind=kind, items=tuple(items), categories=categories)
         if items:
             self.store.save_digest(digest, self.language)
         return Result(digest, report)

@@ -77,7 +77,8 @@ def check_complete(digest: Digest, allow_incomplete: bool = False) -> None:
             f"has no summarized paper (all {len(digest.items)} failed)")
     raise IncompleteDigest(
         f"the {digest.label} digest {what}: nothing was sent. Run papergist digest "
-        f"{digest_args(digest.kind, digest.date)} again to summarize it, or publish it as it is with "
+        f"{digest_args(digest.kind, digest.date, digest.categories)} again to summarize it, "
+        "or publish it as it is with "
         "allow_incomplete=True (--allow-incomplete)")
 
 
@@ -111,7 +112,7 @@ class _Publisher:
 
     def key(self, target: Target) -> DeliveryKey:
         """The store's key of `target` for this digest."""
-        return DeliveryKey(self.digest.label, self.language, target.channel, target.destination)
+        return DeliveryKey(self.digest.delivery_label, self.language, target.channel, target.destination)
 
     def preview(self, target: Target) -> Delivery:
         """What `deliver` would do, with nothing sent or recorded."""

@@ -52,11 +52,14 @@ def lang_tag(value: str | None) -> str | None:
 
 
 KIND_NAMES = {"daily": "Daily Papers", "ids": "arXiv Papers", "weekly": "Weekly Papers",
-              "monthly": "Monthly Papers"}
+              "monthly": "Monthly Papers", "arxiv": "arXiv"}
 
 
 def digest_kind(digest: Digest) -> str:
-    """"Daily Papers", "arXiv Papers" (an id list), "Weekly Papers" or "Monthly Papers"."""
+    """"Daily Papers", "arXiv Papers" (an id list), "Weekly Papers", "Monthly Papers" or
+    "arXiv cs.CL, cs.CV" (a day's new papers in those categories)."""
+    if digest.kind == "arxiv":
+        return f"arXiv {', '.join(digest.categories)}".strip()
     return KIND_NAMES[digest.kind]
 
 

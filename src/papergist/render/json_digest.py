@@ -48,6 +48,8 @@ def render_json(digest: Digest) -> str:
     """`{"date": ..., "papers": [...]}`, UTF-8 text, ending with one newline."""
     usage = sum((i.summary.usage for i in digest.items if i.summary), Usage())
     period = {"period": digest.label} if digest.kind in ("weekly", "monthly") else {}
+    if digest.kind == "arxiv":
+        period = {"categories": list(digest.categories)}
     doc = {"date": digest.date.isoformat(), "kind": digest.kind, **period,
            "usage": usage.model_dump(), "papers": [item_dict(i) for i in digest.items]}
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"

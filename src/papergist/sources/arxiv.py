@@ -1,4 +1,7 @@
-"""The arXiv API: `GET {arxiv_api_url}?id_list=a,b,c&max_results=n&start=0` (Atom).
+"""The arXiv API (Atom): papers by id (`?id_list=a,b,c&max_results=n&start=0`), and
+the papers submitted to some categories on a day (`?search_query=(cat:cs.CL OR
+cat:cs.CV) AND submittedDate:[202408260000 TO 202408262359]`, sorted by submission,
+read page by page up to `opensearch:totalResults`).
 
 Reads both formats the API has served: the legacy one (hard-wrapped abstracts,
 `http://arxiv.org/api/...` feed ids) and the 2025+ one (single-quoted XML
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Callable, NamedTuple
 
 from lxml import etree
@@ -28,9 +31,13 @@ from papergist.settings import Settings
 from papergist.sources.text import bounded, one_line, unwrap
 
 ARXIV_BATCH = 100
+LISTING_PAGE = 200  # results asked for per request when listing a day
+LISTING_MAX = 5000  # a day of more papers than this is refused, not read
 WHAT = "arXiv API"
 ATOM = "http://www.w3.org/2005/Atom"
-NS = {"a": ATOM}
+OPENSEARCH = "http://a9.com/-/spec/opensearch/1.1/"
+NS = {"a": ATOM, "os": OPENSEARCH}
+CATEGORY_RE = re.compile(r"[a-z][a-z-]*(?:\.[A-Za-z][A-Za-z-]*)?")  # cs.CL, hep-th, q-bio.NC
 NEW_FORMAT_FEED_ID = "https://arxiv.org/api/"
 _ABS_URL = re.compile(r"https?://(?:export\.)?arxiv\.org/abs/(?P<id>\S+)")  # fullmatch
 _ERROR_ID = re.compile(r"/api/errors#(?:incorrect_id_format_for_(?P<id>.*))?")
@@ -39,10 +46,12 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=Fal
 
 
 class ArxivFeed(NamedTuple):
-    """One parsed API answer: the papers, and the ids arXiv said it does not know."""
+    """One parsed API answer: the papers, the ids arXiv said it does not know, and how
+    many results the query has in all (`opensearch:totalResults`; None if not given)."""
 
     papers: list[Paper]
     unknown: list[str]
+    total: int | None = None
 
 
 def split_id(text: str) -> tuple[str, str | None]:
@@ -140,7 +149,16 @@ def read_feed(xml: bytes) -> ArxivFeed:
         if title is None:
             raise MalformedResponse(f"{WHAT}: {where} ({entry_id}) has no <title>")
         papers.append(_paper(entry, entry_id, title, where, fix))
-    return ArxivFeed(papers, unknown)
+    return ArxivFeed(papers, unknown, _total(root))
+
+
+def _total(root: etree._Element) -> int | None:
+    raw = (_text(root, "os:totalResults") or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise MalformedResponse(f"{WHAT}: <opensearch:totalResults> is not a count: {raw!r}")
+    return int(raw)
 
 
 def parse_atom(xml: bytes) -> list[Paper]:
@@ -150,6 +168,31 @@ def parse_atom(xml: bytes) -> list[Paper]:
     `read_feed` to get them.
     """
     return read_feed(xml).papers
+
+
+def _listing_total(page: ArxivFeed, start: int, query: str) -> int:
+    """The count of a listing, checked against the page that gave it."""
+    if page.total is None:
+        raise MalformedResponse(f"{WHAT} gave no result count for {query!r}")
+    if page.total > LISTING_MAX:
+        raise MalformedResponse(f"{WHAT} lists {page.total:,} papers for {query!r}, more than "
+                                f"{LISTING_MAX:,}: ask for fewer categories")
+    if not page.papers and start < page.total:
+        raise MalformedResponse(f"{WHAT} sent an empty page at {start} of {page.total} for "
+                                f"{query!r} (it does this under load; run again)")
+    return page.total
+
+
+def check_categories(categories: list[str]) -> list[str]:
+    """The categories, stripped and deduplicated; `UsageError` naming any that is not
+    an arXiv category name (cs.CL, hep-th, q-bio.NC)."""
+    cleaned = list(dict.fromkeys(c.strip() for c in categories if c.strip()))
+    bad = [c for c in cleaned if not CATEGORY_RE.fullmatch(c)]
+    if bad or not cleaned:
+        raise UsageError(f"not an arXiv category: {', '.join(repr(b) for b in bad)} "
+                         "(expected e.g. cs.CL, cs.CV, stat.ML or hep-th)" if bad else
+                         "give at least one arXiv category, e.g. cs.CL")
+    return cleaned
 
 
 def check_ids(ids: list[str]) -> list[str]:
@@ -197,6 +240,32 @@ class ArxivSource:
             else:
                 unknown.append(i)
         return papers, unknown
+
+    def listing(self, categories: list[str], day: date) -> list[Paper]:
+        """The papers first submitted to any of `categories` on `day` (UTC), oldest
+        first, each once (a paper cross-listed in two of them comes once).
+
+        Read `LISTING_PAGE` at a time until arXiv's count is reached. Raises
+        `UsageError` for a category that is not one (nothing sent), and
+        `MalformedResponse` when arXiv gives no count, an empty page before its
+        count (it does so under load: run again), or more than `LISTING_MAX` papers.
+        """
+        categories = check_categories(categories)
+        window = f"[{day:%Y%m%d}0000 TO {day:%Y%m%d}2359]"
+        cats = " OR ".join(f"cat:{c}" for c in categories)
+        query = f"({cats}) AND submittedDate:{window}"
+        found: dict[str, Paper] = {}
+        start, total = 0, None
+        while total is None or start < total:
+            params = {"search_query": query, "sortBy": "submittedDate",
+                      "sortOrder": "ascending", "start": start, "max_results": LISTING_PAGE}
+            page = read_feed(self.http.get(self.url, what=WHAT, params=params,
+                                           pacer=self.pacer).content)
+            total = _listing_total(page, start, query)
+            for paper in page.papers:
+                found.setdefault(paper.id, paper)
+            start += len(page.papers)
+        return list(found.values())
 
     def _batch(self, ids: list[str]) -> list[Paper]:
         """One request for up to `ARXIV_BATCH` ids."""

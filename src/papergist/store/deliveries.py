@@ -30,8 +30,9 @@ from papergist.store import bodies
 class DeliveryKey:
     """One destination of one digest; `destination` is redacted, never a secret.
 
-    `day` names the digest: a day (a `date` or "2024-08-26"), or the label of a
-    week or a month ("2024-W34", "2024-08"), kept in the `day` column as it is.
+    `day` names the digest: a day (a `date` or "2024-08-26"), or its
+    `Digest.delivery_label` ("2024-W34", "2024-08", "arxiv:2024-08-26"), kept in
+    the `day` column as it is.
     """
 
     day: date | str

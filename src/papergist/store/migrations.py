@@ -208,6 +208,13 @@ def _summary_citations(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE summaries ADD COLUMN cited TEXT"))
 
 
+def _delivery_names(conn: Connection) -> None:
+    """Room for a delivery's digest name ("arxiv:2024-08-26"; SQLite keeps any length)."""
+    if conn.dialect.name == "postgresql":
+        for table in ("deliveries", "delivery_parts"):
+            conn.execute(sa.text(f"ALTER TABLE {table} ALTER COLUMN day TYPE VARCHAR(40)"))
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0001_initial", _initial),
     ("0002_summary_usage", _summary_usage),
@@ -219,6 +226,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0008_search_index", _search_index),
     ("0009_paper_vectors", _paper_vectors),
     ("0010_summary_citations", _summary_citations),
+    ("0011_delivery_names", _delivery_names),
 )
 
 _LOG = sa.Table(

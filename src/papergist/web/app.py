@@ -39,7 +39,7 @@ SITE = "../../.."  # from a day or paper page back to the root, as in the static
 STATUSES: tuple[tuple[type[PapergistError], int], ...] = (
     (UsageError, 400), (ConfigError, 400), (StoreError, 503), (PapergistError, 500))
 FOR = Query(None, alias="for", description="A reader of the config file: most relevant first")
-KINDS: tuple[DigestKind, ...] = ("daily", "ids", "weekly", "monthly")
+KINDS: tuple[DigestKind, ...] = ("daily", "ids", "weekly", "monthly", "arxiv")
 
 _ENV = Environment(loader=ChoiceLoader([PackageLoader("papergist.web", "templates"),
                                         PackageLoader("papergist.render", "templates")]),

@@ -1,0 +1,148 @@
+"""arXiv categories as a source: the papers submitted to some categories on a day,
+from the arXiv API's search (the recorded cs.RO search answer is the envelope), read
+page by page, digested, stored, published apart from the day's feed digest."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+
+from fakes import XIV, NEWAPI, ZOIA, FakeArxiv
+from papergist.errors import MalformedResponse, UsageError
+from papergist.http import HttpClient, Pacer
+from papergist.settings import load_settings
+from papergist.sources.arxiv import LISTING_MAX, ArxivSource, read_feed
+from test_publish import SLACK_PATH, channels_env, hooks, posts, smtp  # noqa: F401
+
+DAY = date(2024, 8, 26)
+IDS = [f"2408.{n:05d}" for n in range(10001, 10451)]  # 450: three pages of 200
+
+
+def test_the_count_of_a_search_is_read_from_both_api_formats():
+    assert read_feed(XIV.read_bytes()).total == 5619
+    assert read_feed(NEWAPI.read_bytes()).total == 9
+    assert read_feed(ZOIA.read_bytes()).total == 1
+
+
+@pytest.fixture
+def arxiv_api():
+    with FakeArxiv() as server:
+        yield server
+
+
+def source(server: FakeArxiv) -> ArxivSource:
+    settings = load_settings(env={"PAPERGIST_ARXIV_API_URL": f"{server.url}/api/query"})
+    return ArxivSource(HttpClient(settings), settings, Pacer(0))
+
+
+def test_a_day_is_read_page_by_page_oldest_first(arxiv_api):
+    arxiv_api.list_ids(IDS)
+    papers = source(arxiv_api).listing(["cs.CL", "cs.CV"], DAY)
+    assert [p.id for p in papers] == IDS
+    asked = [r.query for r in arxiv_api.requests]
+    assert [(q["start"], q["max_results"]) for q in asked] == [("0", "200"), ("200", "200"),
+                                                               ("400", "200")]
+    assert {q["search_query"] for q in asked} == {
+        "(cat:cs.CL OR cat:cs.CV) AND submittedDate:[202408260000 TO 202408262359]"}
+    assert {(q["sortBy"], q["sortOrder"]) for q in asked} == {("submittedDate", "ascending")}
+
+
+def test_a_paper_cross_listed_twice_comes_once(arxiv_api):
+    arxiv_api.list_ids(["2408.10001", "2408.10002", "2408.10001"])
+    assert [p.id for p in source(arxiv_api).listing(["cs.CL"], DAY)] == ["2408.10001",
+                                                                           "2408.10002"]
+
+
+def test_an_empty_page_before_the_count_is_an_error_not_a_short_day(arxiv_api):
+    arxiv_api.list_ids(IDS)
+    arxiv_api.empty_at = {200}
+    with pytest.raises(MalformedResponse, match="empty page at 200 of 450 .* run again"):
+        source(arxiv_api).listing(["cs.CL"], DAY)
+
+
+def test_a_day_of_more_papers_than_the_cap_is_refused_at_the_first_page(arxiv_api):
+    arxiv_api.list_ids(IDS[:3])
+    arxiv_api.total = LISTING_MAX + 1
+    with pytest.raises(MalformedResponse, match="ask for fewer categories"):
+        source(arxiv_api).listing(["cs"], DAY)
+    assert len(arxiv_api.requests) == 1
+
+
+@pytest.mark.parametrize("categories", [["cs.CL", "cs CL"], ["cat:cs.CL) OR (all"], [" "]])
+def test_a_category_that_is_not_one_is_refused_before_asking(arxiv_api, categories):
+    with pytest.raises(UsageError, match="arXiv category"):
+        source(arxiv_api).listing(categories, DAY)
+    assert arxiv_api.requests == []
+
+
+# --- the CLI ----------------------------------------------------------------------------
+
+def test_the_cli_digests_yesterdays_papers_of_a_category(cli, arxiv, today, tmp_path):
+    arxiv.list_ids(IDS[:4])
+    code, out, err = cli("digest", "--arxiv", "cs.CL", "-f", "json", "--out-dir", "papers")
+    assert code == 0, err
+    yesterday = today - timedelta(days=1)
+    written = tmp_path / "papers" / "arxiv" / f"{yesterday}.json"
+    digest = json.loads(written.read_text(encoding="utf-8"))
+    assert (digest["kind"], digest["date"]) == ("arxiv", yesterday.isoformat())
+    assert digest["categories"] == ["cs.CL"]
+    assert [p["id"] for p in digest["papers"]] == IDS[:4]
+    [query] = {r.query["search_query"] for r in arxiv.requests if "search_query" in r.query}
+    assert f"submittedDate:[{yesterday:%Y%m%d}0000 TO {yesterday:%Y%m%d}2359]" in query
+
+
+def test_the_markdown_names_the_categories(cli, arxiv):
+    arxiv.list_ids(IDS[:2])
+    code, out, err = cli("digest", "2024-08-26", "--arxiv", "cs.CL,cs.LG")
+    assert code == 0, err
+    assert "arXiv cs.CL, cs.LG (2024-08-26)" in out.splitlines()[0]
+
+
+def test_an_empty_day_of_a_category_writes_nothing(cli, arxiv):
+    code, out, err = cli("digest", "2024-08-26", "--arxiv", "cs.CL")
+    assert code == 4 and out == ""
+    assert "No papers in arXiv cs.CL for 2024-08-26; nothing written." in err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--arxiv", "cs.CL", "--top", "5"), "arXiv lists have no votes"),
+    (("--arxiv", "cs.CL", "--week", "2024-W34"), "only one of DATE, --ids, --since, --week"),
+    (("--arxiv", "cs..CL"), "not an arXiv category: 'cs..CL'"),
+    (("2099-01-01", "--arxiv", "cs.CL"), "is in the future"),
+])
+def test_what_an_arxiv_listing_cannot_mean_is_refused(cli, arxiv, args, message):
+    code, out, err = cli("digest", *args)
+    assert code == 2 and message in err
+    assert not [r for r in arxiv.requests if "search_query" in r.query]
+
+
+def test_the_days_feed_and_its_arxiv_listing_are_each_published_once(
+        cli, arxiv, channels_env, hooks):
+    """Both digests of 2024-08-26 go to the same Slack channel: neither hides the other."""
+    arxiv.list_ids(IDS[:3])
+    assert cli("digest", "2024-08-26", "-q", "--publish", "slack")[0] == 0
+    code, _, err = cli("digest", "2024-08-26", "--arxiv", "cs.CL", "-q", "--publish", "slack")
+    assert code == 0, err
+    assert cli("digest", "2024-08-26", "--arxiv", "cs.CL", "-q", "--publish", "slack")[0] == 0
+    sent = [json.dumps(post) for post in posts(hooks, SLACK_PATH)]
+    assert len(sent) == 2
+    assert "Daily Papers (2024-08-26)" in sent[0] and "arXiv cs.CL (2024-08-26)" in sent[1]
+
+
+def test_the_listing_is_stored_and_served_by_the_json_api_on_both_backends(
+        cli, arxiv, store_target, monkeypatch):
+    """One path for every interface: the CLI stores it, the web API serves that."""
+    import papergist
+    from test_web import get, serving
+    if isinstance(store_target, str):
+        monkeypatch.setenv("PAPERGIST_STORE_URL", store_target)
+    arxiv.list_ids(IDS[:3])
+    code, out, err = cli("digest", "2024-08-26", "--arxiv", "cs.CL", "-f", "json", "-q")
+    assert code == 0, err
+    with papergist.open() as pg, serving(pg) as base:
+        served = get(f"{base}/api/digests/arxiv/2024-08-26")
+        assert served.status_code == 200
+        assert served.json() == json.loads(out)
+        assert [e.kind for e in pg.archive()] == ["arxiv"]
