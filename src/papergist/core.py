@@ -439,9 +439,12 @@ class Papergist:
         item, in order. A malformed item raises `UsageError` naming it.
         """
         if isinstance(summaries, Digest):
-            return {item.paper.id: check_summary(item.summary.sections.model_dump(),
-                                                 item.paper.title, item.paper.abstract,
-                                                 cited=item.summary.cited)
+            # a quote from the full text is not in the abstract: checked only when the
+            # summary was written from the abstract alone
+            return {item.paper.id: check_summary(
+                        item.summary.sections.model_dump(), item.paper.title,
+                        item.paper.abstract, cited=item.summary.cited
+                        if item.summary.source == "abstract" else ())
                     for item in summaries.items if item.summary is not None}
         return [check_summary(dict(i["sections"]), i["title"], i["abstract"], i.get("fulltext"),
                               [Cited.model_validate(c) for c in i.get("cited") or ()])

@@ -47,7 +47,8 @@ def item_dict(item: DigestItem) -> dict[str, Any]:
 def render_json(digest: Digest) -> str:
     """`{"date": ..., "papers": [...]}`, UTF-8 text, ending with one newline."""
     usage = sum((i.summary.usage for i in digest.items if i.summary), Usage())
-    period = {"period": digest.label} if digest.kind in ("weekly", "monthly") else {}
+    period: dict[str, object] = {"period": digest.label} \
+        if digest.kind in ("weekly", "monthly") else {}
     if digest.kind == "arxiv":
         period = {"categories": list(digest.categories)}
     doc = {"date": digest.date.isoformat(), "kind": digest.kind, **period,

@@ -14,9 +14,9 @@ without a quote: `backed` False, `share` None.
 
 When the model quoted a passage for a sentence (`Cited`), that passage is looked
 for in the paper word for word (case, spacing and punctuation aside, normalised as
-the paper is; parts elided with "..." found in order): found, the source sentences holding it are the
-sentence's quote, in any language; not found, the sentence is not backed and the
-invented quote counts against the summary. A passage of fewer than
+the paper is; parts elided with "..." found in order): found, the source sentences
+holding it are the sentence's quote, in any language; not found, the sentence is
+not backed and the invented quote counts against the summary. A passage of fewer than
 `MIN_CITED_WORDS` words is no quote, and the sentence is matched as if it had none.
 
 Grounding is shown to readers (JSON, the paper's page) and counted; the verdict's
