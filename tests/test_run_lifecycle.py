@@ -3,6 +3,7 @@ a range of days keeps one scheduler."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -65,6 +66,38 @@ def test_a_summary_stored_between_our_look_and_our_claim_is_not_paid_again(cli, 
     assert code == 0, err
     assert out.count("\n### [") == PAPERS and looked
     assert [c.status for c in llm.calls].count(200) == PAPERS
+
+
+def test_waiting_for_another_runs_summary_is_a_log_line_and_pays_nothing(cli, llm, monkeypatch):
+    """Another run holds one paper's lease, then stores its summary and lets go: this run
+    says it waits (`lease_wait`), then takes that summary."""
+    import papergist.pipeline
+    monkeypatch.setattr(papergist.pipeline, "LEASE_POLL", 0.05)
+    assert cli("digest", DAY, "--model", "fake-gpt", "-q")[0] == 0  # the other run's work
+    held = {"2408.12637": 3}  # claims refused while the other run still writes it
+    claim, get_summary = Store.claim_summary, Store.get_summary
+    first_look: set[str] = set()
+
+    def busy(self, paper_id, **key):
+        if held.get(paper_id):
+            held[paper_id] -= 1
+            return False
+        return claim(self, paper_id, **key)
+
+    def not_yet(self, paper_id, **key):  # before the other run stored it
+        if paper_id not in first_look:
+            first_look.add(paper_id)
+            return None
+        return get_summary(self, paper_id, **key)
+    monkeypatch.setattr(Store, "claim_summary", busy)
+    monkeypatch.setattr(Store, "get_summary", not_yet)
+    code, out, err = cli("-v", "--log-json", "digest", DAY, "--model", "fake-gpt", "-q")
+    assert code == 0, err
+    logged = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    waits = [d for d in logged if d.get("event") == "lease_wait"]
+    assert [(d["paper"], d["poll"]) for d in waits] == [("2408.12637", 0.05)]
+    assert held == {"2408.12637": 0}
+    assert [c.status for c in llm.calls].count(200) == PAPERS  # nothing paid twice
 
 
 def test_ctrl_c_while_full_texts_download_stops_within_two_seconds(tmp_path, fake_hf, arxiv,
