@@ -126,9 +126,17 @@ def test_the_days_feed_and_its_arxiv_listing_are_each_published_once(
     code, _, err = cli("digest", "2024-08-26", "--arxiv", "cs.CL", "-q", "--publish", "slack")
     assert code == 0, err
     assert cli("digest", "2024-08-26", "--arxiv", "cs.CL", "-q", "--publish", "slack")[0] == 0
+    assert cli("publish", "2024-08-26", "--arxiv", "--to", "slack")[0] == 0  # delivered
     sent = [json.dumps(post) for post in posts(hooks, SLACK_PATH)]
     assert len(sent) == 2
     assert "Daily Papers (2024-08-26)" in sent[0] and "arXiv cs.CL (2024-08-26)" in sent[1]
+
+
+def test_publishing_an_arxiv_digest_not_made_says_how_to_make_it(cli, channels_env):
+    code, _, err = cli("publish", "2024-08-27", "--arxiv", "--to", "slack")
+    assert code == 2 and "run papergist digest 2024-08-27 --arxiv CATEGORY first" in err
+    code, _, err = cli("publish", "--week", "2024-W34", "--arxiv", "--to", "slack")
+    assert code == 2 and "--arxiv goes with a DATE" in err
 
 
 def test_the_listing_is_stored_and_served_by_the_json_api_on_both_backends(

@@ -329,6 +329,9 @@ def publish_command(
     reader: Annotated[Optional[str], typer.Option(
         "--for", metavar="READER", help="Send it ranked for a [readers.READER] of the config "
         "file, to that reader's email_to (--to email).")] = None,
+    arxiv: Annotated[bool, typer.Option(
+        "--arxiv", help="Send the stored arXiv categories digest of DATE (digest --arxiv) "
+        "instead of the feed's.")] = False,
 ) -> None:
     """Send a stored digest to channels, each destination exactly once.
 
@@ -342,11 +345,12 @@ def publish_command(
       papergist publish 2024-08-26 --to email,slack,telegram
       papergist publish 2024-08-26 --to slack --if-changed     # after a re-run filled gaps
       papergist publish --week 2024-W34 --to email             # the weekly newsletter
+      papergist publish 2024-08-26 --arxiv --to slack          # that day's digest --arxiv
       papergist publish 2024-08-26 --to email --for alice      # ranked, to alice's email_to
     """
     settings = load_settings({"language": lang})
     channels = [c.strip() for c in to.split(",") if c.strip()]
-    what = _published(day, week, month)
+    what = _published(day, week, month, arxiv)
     with _open(settings, quiet=True) as pg:
         deliveries = pg.publish(what, channels, dry_run=dry_run,
                                 if_changed=if_changed, resend=resend,
@@ -354,13 +358,16 @@ def publish_command(
     raise typer.Exit(_report_deliveries(deliveries, quiet))
 
 
-def _published(day: str | None, week: str | None, month: str | None) -> date | Digest:
-    """What `publish` sends: a day, or (standing for the stored one) a week or a month."""
+def _published(day: str | None, week: str | None, month: str | None,
+               arxiv: bool) -> date | Digest:
+    """What `publish` sends: a day, or (standing for the stored one) a week, a month or
+    a day's arXiv categories digest."""
     given = [v for v in (day, week, month) if v]
-    if len(given) != 1:
-        raise UsageError("give one of DATE, --week and --month")
+    if len(given) != 1 or (arxiv and not day):
+        raise UsageError("give one of DATE, --week and --month (--arxiv goes with a DATE)")
     if day:
-        return parse_day(day)
+        return Digest(date=parse_day(day), kind="arxiv", items=()) if arxiv \
+            else parse_day(day)
     kind: PeriodKind = "weekly" if week else "monthly"
     try:
         start = period_start(kind, given[0])
