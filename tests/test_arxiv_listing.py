@@ -154,3 +154,6 @@ def test_the_listing_is_stored_and_served_by_the_json_api_on_both_backends(
         assert served.status_code == 200
         assert served.json() == json.loads(out)
         assert [e.kind for e in pg.archive()] == ["arxiv"]
+        page = get(f"{base}/arxiv/2024-08-26/")
+        assert page.status_code == 200 and "arXiv cs.CL (2024-08-26)" in page.text
+        assert '<a href="/arxiv/2024-08-26/">arXiv 2024-08-26</a>' in get(base + "/").text

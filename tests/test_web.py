@@ -125,11 +125,25 @@ def test_api_errors_are_json_with_a_status(site, path, status, message):
 
 
 @pytest.mark.parametrize("path", ["/2024/08/24/index.html", "/2024/13/01/index.html",
-                                  "/2024/08/26/no-such-paper.html"])
+                                  "/2024/08/26/no-such-paper.html", "/weekly/2024-W35/",
+                                  "/yearly/2024/", "/daily/2024-08-26/"])
 def test_a_missing_page_is_a_404_page(site, path):
     base, _ = site
     page = get(base + path)
     assert page.status_code == 404 and "<h1>Error 404</h1>" in page.text
+
+
+def test_a_week_is_listed_and_served_as_a_page_of_its_own(cli):
+    """The days link to their pages; a week (or month, id list, arXiv listing) to its own."""
+    assert cli("digest", "--week", "2024-W34", "--top", "3", "-q")[0] == 0
+    with papergist.open() as pg, serving(pg) as base:
+        index = get(base + "/")
+        assert '<a href="/weekly/2024-W34/">Weekly Papers 2024-W34</a>' in index.text
+        week = get(base + "/weekly/2024-W34/")
+        assert week.status_code == 200 and "Weekly Papers (2024-W34)" in week.text
+        assert len(re.findall(r"<article", week.text)) == 3
+        ranked = get(base + "/weekly/2024-W34/", **{"for": "nobody"})
+        assert ranked.status_code == 400 and "nobody" in ranked.text
 
 
 def test_search_page_shows_hits_with_the_matched_words_marked(site):

@@ -27,10 +27,11 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 
 from papergist.core import MAX_SEARCH_LIMIT, Papergist
 from papergist.errors import ConfigError, PapergistError, StoreError, UsageError
-from papergist.models import PERIODS, DigestKind, SearchHit, period_label, period_start
+from papergist.models import PERIODS, Digest, DigestKind, SearchHit, period_label, period_start
 from papergist.render.atom import render_atom
 from papergist.render.html import (CSP, arxiv_url, clean, day_path, paper_path, render_html,
                                    render_paper_html, slug)
+from papergist.render.common import KIND_NAMES
 from papergist.render.json_digest import render_json
 
 FEED_DAYS = 30
@@ -84,12 +85,16 @@ def _pages(app: FastAPI, pg: Papergist, title: str) -> None:
     @app.get("/", response_class=HTMLResponse)
     @app.get("/index.html", response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:
-        entries = [e for e in pg.archive() if e.kind == "daily"]
+        archive = pg.archive()
+        entries = [e for e in archive if e.kind == "daily"]
         days = [{"label": e.label, "papers": e.papers, "href": "/" + day_path(e.date)}
                 for e in entries]
+        others = [{"label": f"{KIND_NAMES[e.kind]} {e.label}", "papers": e.papers,
+                   "href": f"/{e.kind}/{e.label}/"} for e in archive if e.kind != "daily"]
         page = _page(title, pg.language)
         return _ENV.get_template("archive.html.j2").render(
-            page=page, days=days, papers=sum(e.papers for e in entries), query="", by="words")
+            page=page, days=days, others=others, papers=sum(e.papers for e in entries),
+            query="", by="words")
 
     @app.get("/search", response_class=HTMLResponse)
     def search_page(q: str = "", limit: int = Query(20, ge=1, le=MAX_SEARCH_LIMIT),
@@ -105,6 +110,15 @@ def _pages(app: FastAPI, pg: Papergist, title: str) -> None:
         return _ENV.get_template("search.html.j2").render(
             page=page, query=q, hits=hits, limit=limit, problem=problem, by=by,
             json_url=str(app.url_path_for("api_search")) + f"?q={quote(q, safe='')}&limit={limit}&by={by}")
+
+    @app.get("/{kind}/{label}/", response_class=HTMLResponse)
+    def other_page(kind: str, label: str, reader: str | None = FOR) -> str:
+        """A week's, a month's, an id list's or an arXiv listing's digest (papers link
+        to arXiv: the archive's paper pages are the days')."""
+        if kind == "daily":
+            raise NotFound("a day's digest is at /YYYY/MM/DD/")
+        digest = _stored(pg, kind, label)
+        return render_html(pg.rank(digest, reader) if reader else digest)
 
     @app.get("/{year}/{month}/{day}/", response_class=HTMLResponse, include_in_schema=False)
     @app.get("/{year}/{month}/{day}/index.html", response_class=HTMLResponse)
@@ -141,12 +155,7 @@ def _api(app: FastAPI, pg: Papergist) -> None:
 
     @app.get("/api/digests/{kind}/{label}")
     def api_digest(kind: str, label: str, reader: str | None = FOR) -> Response:
-        if kind not in KINDS:
-            raise NotFound(f"no kind of digest {kind!r}: use one of {', '.join(KINDS)}")
-        start = _start(kind, label)
-        digest = pg.load_digest(start, kind)  # type: ignore[arg-type]  # checked above
-        if digest is None:
-            raise NotFound(f"no {kind} digest for {label} in {pg.language}")
+        digest = _stored(pg, kind, label)
         ranked = pg.rank(digest, reader) if reader else digest
         return Response(render_json(ranked), media_type="application/json")
 
@@ -161,6 +170,16 @@ def _api(app: FastAPI, pg: Papergist) -> None:
 def _page(heading: str, language: str) -> dict[str, Any]:
     return {"csp": PAGE_CSP, "lang": language.split("-")[0], "heading": heading,
             "feed_url": "/feed.xml"}
+
+
+def _stored(pg: Papergist, kind: str, label: str) -> Digest:
+    """The stored digest of a kind ("weekly") and label ("2024-W34"), or `NotFound`."""
+    if kind not in KINDS:
+        raise NotFound(f"no kind of digest {kind!r}: use one of {', '.join(KINDS)}")
+    digest = pg.load_digest(_start(kind, label), kind)  # type: ignore[arg-type]  # checked
+    if digest is None:
+        raise NotFound(f"no {kind} digest for {label} in {pg.language}")
+    return digest
 
 
 def _daily(pg: Papergist, year: str, month: str, day: str) -> Any:
