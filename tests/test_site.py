@@ -42,6 +42,20 @@ def test_rerun_rewrites_only_what_changed(cli, built):
     assert (built / "2024/08/22/index.html").is_file()
 
 
+def test_a_week_has_its_page_as_serve_has_it_and_is_rewritten_when_it_changes(cli, tmp_path):
+    assert cli("digest", "--week", "2024-W34", "--top", "3", "-q")[0] == 0
+    code, _, err = cli("site", "public")  # no day at all: the week alone is an archive
+    assert code == 0 and "0 days (0 rendered now), 1 weeks, months and lists" in err
+    page = tmp_path / "public" / "weekly" / "2024-W34" / "index.html"
+    assert "Weekly Papers (2024-W34)" in page.read_text(encoding="utf-8")
+    index = (tmp_path / "public" / "index.html").read_text(encoding="utf-8")
+    assert '<a href="weekly/2024-W34/index.html">Weekly Papers 2024-W34</a>' in index
+    assert "0 files written" in cli("site", "public")[2]
+    assert cli("digest", "--week", "2024-W34", "--top", "4", "-q")[0] == 0
+    assert "2 files written" in cli("site", "public")[2]  # the page, the index (its count)
+    assert page.read_text(encoding="utf-8").count("<article") == 4
+
+
 def test_no_site_url_means_no_feed(cli, tmp_path):
     assert cli("digest", "2024-08-26", "-q")[0] == 0
     code, out, err = cli("site", "public")

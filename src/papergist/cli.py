@@ -407,12 +407,13 @@ def site_command(
     with _open(settings, quiet=True) as pg:
         report = pg.site(out)
     if not quiet:
-        say(f"{out}: {report.days} days ({report.rendered_days} rendered now), "
+        others = f", {report.others} weeks, months and lists" if report.others else ""
+        say(f"{out}: {report.days} days ({report.rendered_days} rendered now){others}, "
             f"{report.written} files written, {report.unchanged} unchanged")
         if not settings.site_url:
             say("No Atom feed: set site_url (PAPERGIST_SITE_URL) to the archive's public "
                 "URL; a feed needs absolute links.")
-    raise typer.Exit(EXIT_OK if report.days else EXIT_EMPTY)
+    raise typer.Exit(EXIT_OK if report.days or report.others else EXIT_EMPTY)
 
 
 @app.command("verify")

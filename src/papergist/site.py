@@ -1,7 +1,8 @@
 """The static archive: `papergist site DIR` for GitHub Pages or any web server.
 
 Writes an index of days with a client-side search, a page per day and per paper
-(`papergist.render.html`), the Atom feed, and `search.json`. Incremental: a
+(`papergist.render.html`), a page per week, month, id list and arXiv listing, the
+Atom feed, and `search.json`. Incremental: a
 manifest in DIR remembers a hash of each day's digest and that day's search
 entries, so a re-run renders only the days whose digest changed, and a file is
 rewritten only when its content differs.
@@ -19,12 +20,14 @@ from jinja2 import Environment
 from papergist.deliver.files import write_atomic
 from papergist.models import Digest
 from papergist.render.atom import render_atom
+from papergist.render.common import KIND_NAMES
 from papergist.render.html import day_path, paper_path, render_html, render_paper_html
 from papergist.store import Store
 
 SITE_VERSION = "2"  # bump when a renderer changes, to rebuild every page
 MANIFEST = ".papergist-site.json"
 FEED_DAYS = 30
+OTHER_KINDS = ("weekly", "monthly", "arxiv", "ids")
 _ENV = Environment(autoescape=True, keep_trailing_newline=True)
 INDEX = _ENV.from_string("""<!doctype html>
 <html lang="{{ lang }}">
@@ -51,6 +54,11 @@ li{margin:.3rem 0}.meta{color:#666;font-size:.9rem}
 <ul id="days">
 {% for day in days %}<li><a href="{{ day.href }}">{{ day.date }}</a> <span class="meta">{{ day.count }} papers</span></li>
 {% endfor %}</ul>
+{% if others %}<h2>Weeks, months and arXiv lists</h2>
+<ul id="others">
+{% for other in others %}<li><a href="{{ other.href }}">{{ other.name }}</a> <span class="meta">{{ other.count }} papers</span></li>
+{% endfor %}</ul>
+{% endif %}
 <script src="search.js"></script>
 </body>
 </html>
@@ -96,6 +104,7 @@ class SiteReport:
     rendered_days: int = 0
     written: int = 0
     unchanged: int = 0
+    others: int = 0  # weeks, months, id lists and arXiv listings, each a page of its own
 
 
 def _write(path: Path, text: str, report: SiteReport) -> None:
@@ -161,7 +170,8 @@ def build_site(store: Store, out: Path, *, language: str, site_url: str = "",
     for key in [k for k in seen if date.fromisoformat(k) not in stamps]:
         del seen[key]
     report.days = len(seen)
-    _write_index(out, seen, language, title, bool(site_url), report)
+    others = _build_others(store, out, language, manifest.setdefault("others", {}), report)
+    _write_index(out, seen, others, language, title, bool(site_url), report)
     if site_url:  # a feed's ids and links must be absolute
         _write_feed(store, out, sorted(stamps, reverse=True)[:FEED_DAYS], language, site_url,
                     title, report)
@@ -169,13 +179,34 @@ def build_site(store: Store, out: Path, *, language: str, site_url: str = "",
     return report
 
 
-def _write_index(out: Path, seen: dict, language: str, title: str, feed: bool,
-                 report: SiteReport) -> None:
+def _build_others(store: Store, out: Path, language: str, seen: dict,
+                  report: SiteReport) -> list[dict]:
+    """A page for each stored week, month, id list and arXiv listing, at
+    KIND/LABEL/index.html (as `papergist serve` has them); its papers link to arXiv."""
+    listed = []
+    for kind in OTHER_KINDS:
+        for start, stamp in sorted(store.digest_stamps(language, kind).items(), reverse=True):
+            digest = store.load_digest(start, language, kind)
+            if digest is None:  # removed since its stamp was read
+                continue
+            path = f"{kind}/{digest.label}/index.html"
+            if seen.get(path) != stamp:
+                _write(out / path, render_html(digest), report)
+                seen[path] = stamp
+            listed.append({"href": path, "name": f"{KIND_NAMES[kind]} {digest.label}",
+                           "count": len(digest.items)})
+    report.others = len(listed)
+    return listed
+
+
+def _write_index(out: Path, seen: dict, others: list[dict], language: str, title: str,
+                 feed: bool, report: SiteReport) -> None:
     days = [{"date": key, "count": value["count"], "href": day_path(date.fromisoformat(key))}
             for key, value in sorted(seen.items(), reverse=True)]
     entries = [e for key in sorted(seen, reverse=True) for e in seen[key]["search"]]
     _write(out / "index.html", INDEX.render(lang=language.split("-")[0], title=title, days=days,
-                                            papers=len(entries), feed=feed), report)
+                                            others=others, papers=len(entries), feed=feed),
+           report)
     _write(out / "search.json", json.dumps(entries, ensure_ascii=False, separators=(",", ":")),
            report)
     _write(out / "search.js", SEARCH_JS, report)
