@@ -64,6 +64,14 @@ def test_an_item_without_its_sentence_is_a_spoiled_reply(item):
         parse_reply(json.dumps(reply), "stop", "ko")
 
 
+def test_a_runaway_quote_is_a_spoiled_reply_worth_a_repair_turn():
+    reply = {"whats_new": [{"sentence": KO, "quote": DOCMATIX * 10}],
+             "technical_details": "가", "performance_highlights": "나"}
+    with pytest.raises(ReplyProblem, match="longer than 1,000 characters") as spoiled:
+        parse_reply(json.dumps(reply, ensure_ascii=False), "stop", "ko")
+    assert spoiled.value.kind == "spoiled"
+
+
 # -- the check -----------------------------------------------------------------------------
 
 def test_a_korean_sentence_with_nothing_to_match_is_backed_by_its_quote():

@@ -37,6 +37,7 @@ _KEY_ALIASES = {re.sub(r"[^a-z]", "", key): key for key in SECTION_KEYS}
 
 
 SECTION_MAX_CHARS = 3000  # a section longer than this is a spoiled reply, never stored
+QUOTE_MAX_CHARS = 1000  # a "quote" longer than this is a runaway, not a passage
 
 
 class ReplyProblem(ValueError):
@@ -89,6 +90,9 @@ def _sentences(key: str, value: Any) -> tuple[Any, list[Cited]]:
         if not isinstance(sentence, str):
             raise ReplyProblem(f"every item of {key!r} must have a string \"sentence\"")
         quote = item.get("quote") if isinstance(item, dict) else None
+        if isinstance(quote, str) and len(quote) > QUOTE_MAX_CHARS:
+            raise ReplyProblem(f"a quote of {key!r} is longer than {QUOTE_MAX_CHARS:,} "
+                               "characters: quote the one sentence that supports it")
         sentences.append(sentence.strip())
         if isinstance(quote, str) and quote.strip() and sentence.strip():
             cited.append(Cited(section=key, sentence=sentence.strip(), quote=quote.strip()))
