@@ -304,7 +304,7 @@ def _digest_range(pg: Papergist, since: date, until: date | None, out_dir: Path,
 @app.command("publish")
 def publish_command(
     to: Annotated[str, typer.Option(
-        "--to", metavar="CHANNELS", help="Comma-separated: email, slack, discord, telegram. "
+        "--to", metavar="CHANNELS", help="Comma-separated: email, slack, discord, telegram, feishu. "
         "Destinations and secrets come from settings, never from flags.")],
     day: Annotated[Optional[str], typer.Argument(
         metavar="DATE", help="The day whose digest to send (or --week, --month).")] = None,

@@ -204,6 +204,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Telegram chat (or @channel) the bot posts to."),
     Setting("telegram_api_url", "PAPERGIST_TELEGRAM_API_URL", "https://api.telegram.org", _url,
             "Telegram Bot API endpoint."),
+    Setting("feishu_webhook_url", "PAPERGIST_FEISHU_WEBHOOK_URL", "", _optional_url,
+            "Feishu (Lark) custom bot webhook for --to feishu.", secret=True),
+    Setting("feishu_secret", "PAPERGIST_FEISHU_SECRET", "", str,
+            "The bot's signing secret, if it checks signatures.", secret=True),
     Setting("paper_timeout", "PAPERGIST_PAPER_TIMEOUT", 600.0, _duration,
             "Seconds one paper may take in all (full text, requests, retries) before it fails."),
 )
@@ -256,6 +260,8 @@ class Settings:
     telegram_bot_token: str
     telegram_chat_id: str
     telegram_api_url: str
+    feishu_webhook_url: str
+    feishu_secret: str
     paper_timeout: float
     providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     readers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # [readers.NAME]

@@ -8,15 +8,18 @@ webhook URL or a token never appears in `Target.destination`.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import html
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from papergist.deliver.transports import MESSAGE_GAP, post_json, send_email
+from papergist.deliver.transports import MESSAGE_GAP, feishu_answer, post_json, send_email
 from papergist.deliver.updates import changes, update_notice
 from papergist.errors import ConfigError
 from papergist.models import Digest
@@ -28,11 +31,12 @@ from papergist.render.chat import (
     telegram_messages,
 )
 from papergist.render.email import message_id, render_email
+from papergist.render.feishu import feishu_notice, feishu_payloads
 from papergist.render.html import day_path
 from papergist.settings import Settings
 from papergist.store.deliveries import DeliveryKey
 
-CHANNELS = ("email", "slack", "discord", "telegram")
+CHANNELS = ("email", "slack", "discord", "telegram", "feishu")
 
 
 @dataclass(frozen=True)
@@ -116,8 +120,10 @@ def email_target(settings: Settings) -> Target:
 
 def _chat_target(channel: str, url: str, destination: str, settings: Settings,
                  render: Callable[[Digest, str | None], list[dict[str, Any]]],
-                 notice: Callable[[str], dict[str, Any]], where: str) -> Target:
-    """A chat channel: the digest's messages, or a notice and the changed papers."""
+                 notice: Callable[[str], dict[str, Any]], where: str,
+                 send: Callable[[dict[str, Any]], None] | None = None) -> Target:
+    """A chat channel: the digest's messages, or a notice and the changed papers;
+    `send` posts one (default: as it is, to `url`)."""
 
     def parts(digest: Digest, plan: Plan) -> list[Any]:
         archive = _archive(settings, digest)
@@ -133,7 +139,7 @@ def _chat_target(channel: str, url: str, destination: str, settings: Settings,
     def preview(digest: Digest) -> str:
         return f"{channel}: {len(render(digest, _archive(settings, digest)))} message(s) to {where}"
 
-    return Target(channel, destination, preview, parts, post)
+    return Target(channel, destination, preview, parts, send or post)
 
 
 def _discord_url(url: str) -> str:
@@ -177,8 +183,33 @@ def telegram_target(settings: Settings) -> Target:
                         lambda text: body(html.escape(text)), f"chat {chat}")
 
 
+def feishu_signature(secret: str, now: float) -> dict[str, str]:
+    """The fields a custom bot with signature checking needs: the time in seconds, and
+    the base64 HMAC-SHA256 of nothing under the key "{timestamp}\n{secret}"."""
+    timestamp = str(int(now))
+    key = f"{timestamp}\n{secret}".encode("utf-8")
+    return {"timestamp": timestamp,
+            "sign": base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()}
+
+
+def feishu_target(settings: Settings, clock: Callable[[], float] = time.time) -> Target:
+    """The Feishu (Lark) channel: a group's custom bot, each message signed when the bot
+    checks signatures (`feishu_secret`), at the moment it is sent."""
+    _need(settings, "feishu", "feishu_webhook_url")
+    url, secret = settings.feishu_webhook_url, settings.feishu_secret
+    host = urlsplit(url).hostname or "?"
+
+    def send(body: dict[str, Any]) -> None:
+        signed = {**feishu_signature(secret, clock()), **body} if secret else body
+        post_json("feishu", url, [signed], timeout=settings.http_timeout, answer=feishu_answer)
+
+    return _chat_target("feishu", url, f"{host} bot {_fingerprint(url)}", settings,
+                        lambda d, a: feishu_payloads(d, archive_url=a), feishu_notice, host,
+                        send)
+
+
 _BUILDERS = {"email": email_target, "slack": slack_target, "discord": discord_target,
-             "telegram": telegram_target}
+             "telegram": telegram_target, "feishu": feishu_target}
 
 
 def targets(settings: Settings, channels: list[str]) -> list[Target]:

@@ -1,4 +1,4 @@
-"""Sending rendered digests: SMTP, and HTTP webhooks (Slack, Discord, Telegram).
+"""Sending rendered digests: SMTP, and HTTP webhooks (Slack, Discord, Telegram, Feishu).
 
 Each transport takes what a renderer produced and sends it, raising
 `DeliveryError` with a message that never contains a secret (webhook URLs and
@@ -26,7 +26,7 @@ log = logger("deliver")
 
 
 # DeliveryError lives in papergist.errors; it stays importable from here.
-__all__ = ["DeliveryError", "MESSAGE_GAP", "post_json", "send_email"]
+__all__ = ["DeliveryError", "MESSAGE_GAP", "feishu_answer", "post_json", "send_email"]
 
 
 def send_email(message: EmailMessage, *, host: str, port: int, tls: str, user: str,
@@ -61,15 +61,41 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
+Answer = Callable[[httpx2.Response], "float | None"]
+"""Reads a 2xx answer: None when the message was taken, else seconds to wait before
+sending it again (a throttle told in the body); raises `DeliveryError` if refused."""
+
+
 def post_json(service: str, url: str, bodies: list[dict[str, Any]], *, timeout: float = 30.0,
-              gap: float = MESSAGE_GAP, sleep: Callable[[float], None] = time.sleep) -> None:
-    """POST each body in order; a 429 waits for its `Retry-After` and tries that body again."""
+              gap: float = MESSAGE_GAP, sleep: Callable[[float], None] = time.sleep,
+              answer: Answer = lambda response: None) -> None:
+    """POST each body in order; a 429 waits for its `Retry-After` and tries that body again.
+    `answer` reads what a service says in a 2xx body (Feishu: see `feishu_answer`)."""
     headers = {"User-Agent": f"papergist/{__version__}"}
     with httpx2.Client(timeout=timeout, headers=headers, **env_options()) as client:
         for n, body in enumerate(bodies):
             if n:
                 sleep(gap)
-            _post_one(client, service, url, body, sleep)
+            _post_one(client, service, url, body, sleep, answer)
+
+
+FEISHU_THROTTLED = 11232  # "frequency limited": over 5 messages a second or 100 a minute
+
+
+def feishu_answer(response: httpx2.Response) -> float | None:
+    """Feishu answers HTTP 200 with a code: 0 taken; too frequent: wait and send again;
+    any other code refused (a bad signature, keywords or IPs the bot does not allow)."""
+    try:
+        body = response.json()
+        code, message = body.get("code", body.get("StatusCode")), str(body.get("msg", ""))
+    except (ValueError, AttributeError):
+        raise DeliveryError("feishu: the answer was not the JSON Feishu sends") from None
+    if code == 0:
+        return None
+    if code == FEISHU_THROTTLED:
+        return 1.0
+    raise DeliveryError(f"feishu: refused (code {code}: {message[:200]}); check its webhook "
+                        "URL and secret, and the bot's keyword and IP settings", retryable=False)
 
 
 def _retry_after(response: httpx2.Response) -> float:
@@ -86,7 +112,7 @@ def _retry_after(response: httpx2.Response) -> float:
 
 
 def _post_one(client: httpx2.Client, service: str, url: str, body: dict[str, Any],
-              sleep: Callable[[float], None]) -> None:
+              sleep: Callable[[float], None], answer: Answer) -> None:
     for _ in range(5):
         try:
             response = client.post(url, json=body)
@@ -106,5 +132,10 @@ def _post_one(client: httpx2.Client, service: str, url: str, body: dict[str, Any
         if response.status_code >= 400:
             raise DeliveryError(f"{service}: refused (HTTP {response.status_code}); check its "
                                 "webhook URL or token", retryable=response.status_code == 408)
-        return
-    raise DeliveryError(f"{service}: still rate limited (HTTP 429) after 5 tries")
+        pause = answer(response)
+        if pause is None:
+            return
+        emit(log, logging.INFO, f"{service}: throttled; waiting {pause:.2f} s", "throttled",
+             service=service, wait=round(pause, 3))
+        sleep(pause)
+    raise DeliveryError(f"{service}: still rate limited after 5 tries")

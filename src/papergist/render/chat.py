@@ -163,7 +163,8 @@ def _line(text: str) -> str:
     return clip(one_line(text[:4 * LINE_LIMIT]) + (f" {ELLIPSIS}" if cut else ""), LINE_LIMIT)
 
 
-def _archive(archive_url: str | None) -> str | None:
+def archive_link(archive_url: str | None) -> str | None:
+    """The archive's page of a digest, if it is a safe http(s) URL of sensible length."""
     link = safe_url(archive_url)
     return link if link and len(link) <= MAX_URL else None
 
@@ -244,7 +245,7 @@ def slack_payloads(digest: Digest, *, archive_url: str | None = None) -> list[di
     if not digest.items:
         first.append(_slack_section("No papers."))
     groups = [_slack_paper(card(item)) for item in digest.items]
-    archive = _archive(archive_url)
+    archive = archive_link(archive_url)
     if archive:
         groups.append([{"type": "divider"},
                        _slack_section(f"Full digest: {_slack_link(archive, archive)}")])
@@ -358,7 +359,7 @@ def discord_payloads(digest: Digest, *, archive_url: str | None = None) -> list[
             groups.append([])
         groups[-1].append(embed)
     head = f"**{digest_title(digest)}** · {count_text(len(digest.items))}"
-    archive = _archive(archive_url)
+    archive = archive_link(archive_url)
     if archive:
         head += f" · full digest: <{archive}>"
     if digest.extractive:
@@ -504,7 +505,7 @@ def telegram_messages(digest: Digest, *, archive_url: str | None = None) -> list
     packer.add(head, "")
     for item in digest.items:
         packer.place(_tg_block(card(item, abstract_limit=1500)), "\n\n")
-    archive = _archive(archive_url)
+    archive = archive_link(archive_url)
     if archive:
         packer.place("Full digest: " + _link(archive, archive).render(), "\n\n")
     packer.flush()
