@@ -95,3 +95,18 @@ def test_the_cli_and_the_json(stored):
     assert "Embedding" not in err  # the digest embedded its papers as it stored them
     code, out, err = stored("search", "--meaning", "--", "--")
     assert code == 2 and "nothing to search for" in err
+
+
+def test_a_query_in_no_latin_script_is_refused_saying_why(stored):
+    """The model reads English: a Korean query is near other Korean text, not near the
+    papers that say it (the cosines in `semantic.check_query`'s docstring, measured here)."""
+    from papergist import embed
+    import numpy as np
+    vectors = embed.encoder().encode(["비디오 생성 모델", "video generation",
+                                      "문서 이해 데이터셋"])
+    vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert vectors[0] @ vectors[1] < 0.3 < vectors[0] @ vectors[2]
+    code, out, err = stored("search", "--meaning", "비디오", "생성")
+    assert code == 2 and out == "" and "search by meaning reads English" in err
+    code, out, err = stored("search", "--meaning", "비디오", "diffusion")  # a term in English
+    assert code in (0, 4), err
