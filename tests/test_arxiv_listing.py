@@ -1,11 +1,12 @@
-"""arXiv categories as a source: the papers submitted to some categories on a day,
-from the arXiv API's search (the recorded cs.RO search answer is the envelope), read
-page by page, digested, stored, published apart from the day's feed digest."""
+"""arXiv categories as a source: the new papers one evening's announcement carries in
+some categories (the submissions between two deadlines), from the arXiv API's search
+(the recorded cs.RO search answer is the envelope), read page by page, digested,
+stored, published apart from the day's feed digest."""
 
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -13,7 +14,8 @@ from fakes import XIV, NEWAPI, ZOIA, FakeArxiv
 from papergist.errors import MalformedResponse, UsageError
 from papergist.http import HttpClient, Pacer
 from papergist.settings import load_settings
-from papergist.sources.arxiv import LISTING_MAX, ArxivSource, read_feed
+from papergist.sources.arxiv import (LISTING_MAX, ArxivSource, announcement_window,
+                                     latest_announcement, read_feed)
 from test_publish import SLACK_PATH, channels_env, hooks, posts, smtp  # noqa: F401
 
 DAY = date(2024, 8, 26)
@@ -44,9 +46,29 @@ def test_a_day_is_read_page_by_page_oldest_first(arxiv_api):
     asked = [r.query for r in arxiv_api.requests]
     assert [(q["start"], q["max_results"]) for q in asked] == [("0", "200"), ("200", "200"),
                                                                ("400", "200")]
-    assert {q["search_query"] for q in asked} == {
-        "(cat:cs.CL OR cat:cs.CV) AND submittedDate:[202408260000 TO 202408262359]"}
+    assert {q["search_query"] for q in asked} == {  # Friday 14:00 to Monday 14:00 EDT
+        "(cat:cs.CL OR cat:cs.CV) AND submittedDate:[202408231801 TO 202408261800]"}
     assert {(q["sortBy"], q["sortOrder"]) for q in asked} == {("submittedDate", "ascending")}
+
+
+def test_announcements_in_a_row_leave_no_gap_and_friday_and_saturday_have_none():
+    evenings = [date(2024, 10, 1) + timedelta(days=n) for n in range(60)]  # across DST's end
+    windows = [announcement_window(e) for e in evenings if e.weekday() not in (4, 5)]
+    assert all(a[1] == b[0] for a, b in zip(windows, windows[1:]))
+    assert all(end - start >= timedelta(hours=23) for start, end in windows)
+    for friday in (date(2024, 8, 23), date(2024, 8, 24)):
+        with pytest.raises(UsageError, match="announces nothing on"):
+            announcement_window(friday)
+
+
+@pytest.mark.parametrize(("now", "evening"), [
+    ("2024-08-26T23:59:00+00:00", "2024-08-25"),  # Monday 19:59 EDT: Sunday's is the newest
+    ("2024-08-27T00:00:00+00:00", "2024-08-26"),  # Monday 20:00 EDT: Monday's has come
+    ("2024-08-31T12:00:00+00:00", "2024-08-29"),  # Saturday: Thursday's
+    ("2024-12-03T00:30:00+00:00", "2024-12-01"),  # Monday 19:30 EST: Sunday's
+])
+def test_the_newest_announcement_by_a_moment(now, evening):
+    assert latest_announcement(datetime.fromisoformat(now)) == date.fromisoformat(evening)
 
 
 def test_a_paper_cross_listed_twice_comes_once(arxiv_api):
@@ -79,18 +101,20 @@ def test_a_category_that_is_not_one_is_refused_before_asking(arxiv_api, categori
 
 # --- the CLI ----------------------------------------------------------------------------
 
-def test_the_cli_digests_yesterdays_papers_of_a_category(cli, arxiv, today, tmp_path):
+def test_the_cli_digests_the_newest_announcement_of_a_category(cli, arxiv, today, tmp_path):
+    """Tuesday 2026-11-24 begins (UTC) before Monday's announcement (20:00 EST): Sunday's,
+    which carries Thursday 14:00 to Friday 14:00 EST, is the newest."""
+    assert today == date(2026, 11, 24)
     arxiv.list_ids(IDS[:4])
     code, out, err = cli("digest", "--arxiv", "cs.CL", "-f", "json", "--out-dir", "papers")
     assert code == 0, err
-    yesterday = today - timedelta(days=1)
-    written = tmp_path / "papers" / "arxiv" / f"{yesterday}.json"
+    written = tmp_path / "papers" / "arxiv" / "2026-11-22.json"
     digest = json.loads(written.read_text(encoding="utf-8"))
-    assert (digest["kind"], digest["date"]) == ("arxiv", yesterday.isoformat())
+    assert (digest["kind"], digest["date"]) == ("arxiv", "2026-11-22")
     assert digest["categories"] == ["cs.CL"]
     assert [p["id"] for p in digest["papers"]] == IDS[:4]
     [query] = {r.query["search_query"] for r in arxiv.requests if "search_query" in r.query}
-    assert f"submittedDate:[{yesterday:%Y%m%d}0000 TO {yesterday:%Y%m%d}2359]" in query
+    assert query == "(cat:cs.CL) AND submittedDate:[202611191901 TO 202611201900]"
 
 
 def test_the_markdown_names_the_categories(cli, arxiv):
@@ -111,6 +135,7 @@ def test_an_empty_day_of_a_category_writes_nothing(cli, arxiv):
     (("--arxiv", "cs.CL", "--week", "2024-W34"), "only one of DATE, --ids, --since, --week"),
     (("--arxiv", "cs..CL"), "not an arXiv category: 'cs..CL'"),
     (("2099-01-01", "--arxiv", "cs.CL"), "is in the future"),
+    (("2024-08-23", "--arxiv", "cs.CL"), "arXiv announces nothing on Friday evenings"),
 ])
 def test_what_an_arxiv_listing_cannot_mean_is_refused(cli, arxiv, args, message):
     code, out, err = cli("digest", *args)

@@ -75,8 +75,8 @@ def digest(
         "--month", metavar="YYYY-MM", help="A digest of a month of the feed, e.g. 2024-08.")] = None,
     arxiv: Annotated[Optional[str], typer.Option(
         "--arxiv", metavar="CATEGORIES", help="Comma-separated arXiv categories (cs.CL,cs.CV): "
-        "a digest of the papers submitted to them on DATE (default: yesterday, UTC) instead "
-        "of the feed.")] = None,
+        "a digest of the new papers arXiv announces in them on the evening of DATE (US "
+        "Eastern, Sunday to Thursday; default: the newest) instead of the feed.")] = None,
     top: Annotated[Optional[int], typer.Option(
         "--top", metavar="N", help="Only the N most upvoted papers of the day, week or month.")] = None,
     reader: Annotated[Optional[str], typer.Option(
@@ -134,7 +134,7 @@ def digest(
       papergist digest 2024-08-26 --format json -o 2024-08-26.json
       papergist digest --ids 2408.12637,2408.13252
       papergist digest --week 2024-W34 --top 20       # the week's 20 most upvoted
-      papergist digest --arxiv cs.CL,cs.CV            # yesterday's new papers there
+      papergist digest --arxiv cs.CL,cs.CV            # arXiv's newest announcement there
       papergist digest --for alice                    # most relevant first for [readers.alice]
       papergist digest 2024-08-26 --model gpt-4o-mini --lang ko
       OPENAI_BASE_URL=http://localhost:11434/v1 papergist digest --model llama3.1

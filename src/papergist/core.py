@@ -34,7 +34,8 @@ from papergist.publish import Delivery, publish, targets
 from papergist.rank import Reader, rank
 from papergist.settings import Settings, load_settings
 from papergist.site import SiteReport, build_site
-from papergist.sources.arxiv import check_categories
+from papergist.sources.arxiv import (announced, announcement_window, check_categories,
+                                     latest_announcement)
 from papergist.sources.cache import CacheCleared, CacheInfo, cache_info, clear_cache
 from papergist.store import Store
 from papergist.summarize import Summarizer
@@ -181,8 +182,9 @@ class Papergist:
         """The digest of one day of the feed (default: the newest), of arXiv ids, or of
         a week ("2024-W34", or any day in it) or a month ("2024-08", or any day in it).
 
-        `arxiv`: instead of the feed, the papers submitted to these arXiv categories
-        (["cs.CL", "cs.CV"]) on `day` (default: yesterday, UTC), oldest first.
+        `arxiv`: instead of the feed, the new papers arXiv announces in these categories
+        (["cs.CL", "cs.CV"]) on the evening of `day` (US Eastern, Sunday to Thursday;
+        default: the newest announcement by the start of today, UTC), oldest first.
         `top`: only the N most upvoted papers of the list. Recorded as a run in the
         store. An empty list is a `Result` with no items; a source that fails
         raises `SourceError`; asking for more than one of day, ids, week and month
@@ -218,17 +220,24 @@ class Papergist:
 
     def _arxiv_digest(self, categories: Sequence[str], day: date | None, asked: list[str],
                       top: int | None) -> Result:
-        """The papers submitted to `categories` on `day` (default: yesterday)."""
+        """The new papers arXiv announces in `categories` on the evening of `day` (default:
+        its newest announcement by the start of today, UTC)."""
         if asked and asked != ["a day"]:
             raise UsageError(f"an arXiv listing is of one day, not of {asked[0]}")
         if top is not None:
             raise UsageError("top picks the most upvoted of a list; arXiv lists have no votes")
         categories = check_categories(list(categories))
         today = self.today()
-        on = day if day is not None else today - timedelta(days=1)
+        midnight = datetime(today.year, today.month, today.day, tzinfo=timezone.utc)  # no hour
+        on = day if day is not None else latest_announcement(midnight)
         if on > today:
             raise UsageError(f"{on} is in the future (today is {today} in UTC); arXiv has "
-                             "no submissions for it yet")
+                             "announced nothing for it yet")
+        announcement_window(on)  # a Friday or a Saturday is refused before asking
+        if announced(on) > midnight:
+            self.progress.note(f"arXiv's announcement of {on} comes at "
+                               f"{announced(on):%H:%M} US Eastern: if it has not come yet, "
+                               "run this again after it")
         return self._recorded("digest --arxiv", on,
                               lambda pipe: pipe.arxiv_digest(categories, on))
 

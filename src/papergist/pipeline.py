@@ -219,14 +219,15 @@ class Pipeline:
         return self._summarized(day, "ids", listed, failures, before)
 
     def arxiv_digest(self, categories: Sequence[str], day: date) -> Result:
-        """Fetch, store and summarize the papers submitted to `categories` on `day`."""
+        """Fetch, store and summarize the new papers arXiv announces in `categories` on
+        the evening of `day` (US Eastern)."""
         self.summarizer.check_language(self.language)
         before = self.counters()
         categories = check_categories(list(categories))
         self.progress.note(f"Listing arXiv {', '.join(categories)} for {day}")
         papers = ArxivSource(self.http, self.settings).listing(categories, day)
         self.store.save_papers(papers)
-        self.progress.note(f"{len(papers)} papers submitted on {day}")
+        self.progress.note(f"{len(papers)} new papers in the announcement of {day}")
         listed = [ListedPaper(paper=p, rank=n) for n, p in enumerate(papers, 1)]
         return self._summarized(day, "arxiv", listed, (), before, tuple(categories))
 

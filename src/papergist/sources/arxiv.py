@@ -1,7 +1,8 @@
 """The arXiv API (Atom): papers by id (`?id_list=a,b,c&max_results=n&start=0`), and
-the papers submitted to some categories on a day (`?search_query=(cat:cs.CL OR
-cat:cs.CV) AND submittedDate:[202408260000 TO 202408262359]`, sorted by submission,
-read page by page up to `opensearch:totalResults`).
+the new papers of some categories that one evening's announcement carries (`?search_query=
+(cat:cs.CL OR cat:cs.CV) AND submittedDate:[202408231801 TO 202408261800]`, the
+submissions between two deadlines, sorted by submission, read page by page up to
+`opensearch:totalResults`).
 
 Reads both formats the API has served: the legacy one (hard-wrapped abstracts,
 `http://arxiv.org/api/...` feed ids) and the 2025+ one (single-quoted XML
@@ -19,8 +20,9 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, NamedTuple
+from zoneinfo import ZoneInfo
 
 from lxml import etree
 
@@ -37,6 +39,8 @@ WHAT = "arXiv API"
 ATOM = "http://www.w3.org/2005/Atom"
 OPENSEARCH = "http://a9.com/-/spec/opensearch/1.1/"
 NS = {"a": ATOM, "os": OPENSEARCH}
+EASTERN = ZoneInfo("America/New_York")  # arXiv's schedule runs on US Eastern time
+DEADLINE, ANNOUNCED = time(14, 0), time(20, 0)  # submissions close; the day's announcement
 CATEGORY_RE = re.compile(r"[a-z][a-z-]*(?:\.[A-Za-z][A-Za-z-]*)?")  # cs.CL, hep-th, q-bio.NC
 NEW_FORMAT_FEED_ID = "https://arxiv.org/api/"
 _ABS_URL = re.compile(r"https?://(?:export\.)?arxiv\.org/abs/(?P<id>\S+)")  # fullmatch
@@ -170,6 +174,34 @@ def parse_atom(xml: bytes) -> list[Paper]:
     return read_feed(xml).papers
 
 
+def announcement_window(evening: date) -> tuple[datetime, datetime]:
+    """The submissions arXiv announces on the evening of `evening` (a US Eastern date,
+    Sunday to Thursday, at 20:00): those after the deadline (14:00 Eastern, Monday to
+    Friday) before this evening's, up to this evening's (Sunday's is Friday's). One
+    evening's window starts where the one before ends: announcements in a row leave no
+    gap. Raises `UsageError` for a Friday or a Saturday: arXiv announces nothing then."""
+    if evening.weekday() in (4, 5):
+        raise UsageError(f"arXiv announces nothing on {evening:%A} evenings ({evening}): "
+                         "its announcements are Sunday to Thursday at 20:00 US Eastern")
+    deadline = evening - timedelta(days=2) if evening.weekday() == 6 else evening
+    previous = deadline - timedelta(days=3 if deadline.weekday() == 0 else 1)
+    return (datetime.combine(previous, DEADLINE, tzinfo=EASTERN),
+            datetime.combine(deadline, DEADLINE, tzinfo=EASTERN))
+
+
+def announced(evening: date) -> datetime:
+    """When the announcement of `evening` comes out (20:00 US Eastern)."""
+    return datetime.combine(evening, ANNOUNCED, tzinfo=EASTERN)
+
+
+def latest_announcement(now: datetime) -> date:
+    """The newest announcement evening (a US Eastern date) that has come by `now`."""
+    evening = now.astimezone(EASTERN).date()
+    while evening.weekday() in (4, 5) or announced(evening) > now:
+        evening -= timedelta(days=1)
+    return evening
+
+
 def _listing_total(page: ArxivFeed, start: int, query: str) -> int:
     """The count of a listing, checked against the page that gave it."""
     if page.total is None:
@@ -241,9 +273,10 @@ class ArxivSource:
                 unknown.append(i)
         return papers, unknown
 
-    def listing(self, categories: list[str], day: date) -> list[Paper]:
-        """The papers first submitted to any of `categories` on `day` (UTC), oldest
-        first, each once (a paper cross-listed in two of them comes once).
+    def listing(self, categories: list[str], evening: date) -> list[Paper]:
+        """The new papers arXiv announces in any of `categories` on `evening` (see
+        `announcement_window`: by their first submission), oldest first, each once (a
+        paper cross-listed in two of them comes once).
 
         Read `LISTING_PAGE` at a time until arXiv's count is reached. Raises
         `UsageError` for a category that is not one (nothing sent), and
@@ -251,7 +284,8 @@ class ArxivSource:
         count (it does so under load: run again), or more than `LISTING_MAX` papers.
         """
         categories = check_categories(categories)
-        window = f"[{day:%Y%m%d}0000 TO {day:%Y%m%d}2359]"
+        after, until = (t.astimezone(timezone.utc) for t in announcement_window(evening))
+        window = f"[{after + timedelta(minutes=1):%Y%m%d%H%M} TO {until:%Y%m%d%H%M}]"
         cats = " OR ".join(f"cat:{c}" for c in categories)
         query = f"({cats}) AND submittedDate:{window}"
         found: dict[str, Paper] = {}
