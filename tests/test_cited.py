@@ -4,7 +4,9 @@ writes, and papergist looks for each quote in the paper, in any output language.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+from datetime import date
 
 import pytest
 
@@ -228,3 +230,32 @@ def test_a_malformed_cited_list_is_refused_by_name(cli, tmp_path, cited):
         '{"title": "t", "abstract": "a", "sections": {"x": "y"}, "cited": %s}' % cited)
     code, out, err = cli("verify", "bad.json")
     assert code == 2 and out == "" and "'cited' must be a list of objects" in err
+
+
+# -- hostile quotes --------------------------------------------------------------------------
+
+def test_a_hostile_invented_quote_is_text_on_every_page_and_message():
+    """A model (obeying an abstract, say) quotes markup: it is not in the paper, so it is
+    named as such, and shown as text in HTML, Markdown and chat."""
+    from papergist.models import Digest, DigestItem, Paper, Sections, Summary
+    from papergist.render.chat import slack_payloads
+    from papergist.render.html import render_paper_html
+    from papergist.render.markdown import render_markdown
+    hostile = '<script>alert(1)</script> <img src=x onerror=alert(2)> [click](javascript:x)'
+    verdict = verify(sections(), TITLE, ABSTRACT,
+                     cited=[Cited(section="whats_new", sentence=KO, quote=hostile)])
+    assert hostile in verdict.unsupported
+    paper = Paper(id="2408.12637", title=" ".join(TITLE.split()), abstract=ABSTRACT,
+                  authors=("A",))
+    summary = Summary(paper_id=paper.id, sections=Sections(**sections()),
+                      summarizer="openai", model="m", language="ko", prompt_version="v",
+                      source="abstract", source_hash="h", verification=verdict)
+    item = DigestItem(paper=paper, rank=1, summary=summary)
+    digest = Digest(date=date(2024, 8, 26), items=(item,))
+    page = render_paper_html(item, digest, site_url="../../..")
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    markdown = render_markdown(digest)
+    assert not re.search(r"(?<!\\)<script|(?<!\\)\]\(javascript:", markdown)  # escaped only
+    slack = json.dumps(slack_payloads(digest))
+    assert "<script>" not in slack and "&lt;script&gt;" in slack  # Slack's own escaping
