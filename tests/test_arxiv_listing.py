@@ -182,3 +182,31 @@ def test_the_listing_is_stored_and_served_by_the_json_api_on_both_backends(
         page = get(f"{base}/arxiv/2024-08-26/")
         assert page.status_code == 200 and "arXiv cs.CL (2024-08-26)" in page.text
         assert '<a href="/arxiv/2024-08-26/">arXiv 2024-08-26</a>' in get(base + "/").text
+
+
+def test_a_range_of_announcements_catches_up_on_every_one_once(cli, arxiv, tmp_path):
+    """A week away: each evening's announcement in turn (none on Friday or Saturday), the
+    windows meeting; a second run finds every file written and asks arXiv nothing."""
+    arxiv.list_ids(IDS[:2])
+    code, _, err = cli("digest", "--arxiv", "cs.CL", "--since", "2024-08-21", "--until",
+                       "2024-08-27", "--out-dir", "papers", "-q")
+    assert code == 0, err
+    written = sorted(p.name for p in (tmp_path / "papers" / "arxiv").iterdir())
+    assert written == [f"2024-08-{d}.md" for d in (21, 22, 25, 26, 27)]
+    windows = [r.query["search_query"].split("submittedDate:")[1] for r in arxiv.requests
+               if "search_query" in r.query]
+    assert len(windows) == 5 and all(int(a[-13:-1]) + 1 == int(b[1:13])  # the next minute
+                                     for a, b in zip(windows, windows[1:]))
+    asked = len(arxiv.requests)
+    assert cli("digest", "--arxiv", "cs.CL", "--since", "2024-08-21", "--until", "2024-08-27",
+               "--out-dir", "papers", "-q")[0] == 0
+    assert len(arxiv.requests) == asked
+
+
+def test_a_range_of_announcements_ends_by_default_at_the_newest(cli, arxiv, tmp_path):
+    arxiv.list_ids(IDS[:1])
+    code, _, err = cli("digest", "--arxiv", "cs.CL", "--since", "2026-11-19", "--out-dir",
+                       "papers", "-q")
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "papers" / "arxiv").iterdir()) == [
+        "2026-11-19.md", "2026-11-22.md"]  # Thursday, Sunday: the newest by Tuesday 00:00

@@ -140,12 +140,13 @@ def digest(
       OPENAI_BASE_URL=http://localhost:11434/v1 papergist digest --model llama3.1
       papergist digest --out-dir papers --publish email,slack        # the daily cron
       papergist digest --since 2024-08-19 --until 2024-08-30 --out-dir papers/
+      papergist digest --arxiv cs.CL --since 2024-08-19 --out-dir papers/  # catch up
     """
     if fmt not in RENDERERS:
         raise UsageError(f"unknown format {fmt!r}: use one of {', '.join(RENDERERS)}")
     chosen = [name for name, value in (("DATE", day and not arxiv), ("--ids", ids),
-                                       ("--since", since), ("--week", week),
-                                       ("--month", month), ("--arxiv", arxiv)) if value]
+                                       ("--since", since), ("--week", week), ("--month", month),
+                                       ("--arxiv", arxiv and not since)) if value]
     if len(chosen) > 1:
         raise UsageError(f"give only one of DATE, --ids, --since, --week, --month and --arxiv "
                          f"(got {' and '.join(chosen)})")
@@ -174,7 +175,7 @@ def digest(
         if since:
             assert out_dir is not None  # checked above: --since needs --out-dir
             code = _digest_range(pg, parse_day(since), parse_day(until) if until else None,
-                                 out_dir, fmt, quiet, top, ranked)
+                                 out_dir, fmt, quiet, top, ranked, arxiv)
         elif week or month or arxiv:
             result = pg.digest(parse_day(day) if day else None, week=week, month=month,
                                top=top, arxiv=arxiv.split(",") if arxiv else None)
@@ -282,21 +283,26 @@ def _emit(text: str, path: Path | None, quiet: bool) -> None:
 
 
 def _digest_range(pg: Papergist, since: date, until: date | None, out_dir: Path, fmt: str,
-                  quiet: bool, top: int | None, ranked: Callable[[Digest], Digest]) -> int:
-    """Every day from `since` to `until` not yet written; empty days are not failures."""
+                  quiet: bool, top: int | None, ranked: Callable[[Digest], Digest],
+                  arxiv: str | None) -> int:
+    """Every day (or arXiv announcement) from `since` to `until` not yet written; empty
+    days are not failures."""
     worst = EXIT_OK
+    def path_of(day: date) -> Path | None:
+        return out_dir / "arxiv" / f"{day}.{EXTENSIONS[fmt]}" if arxiv \
+            else _day_path(out_dir, day, fmt)
 
     def written(day: date) -> bool:
-        path = _day_path(out_dir, day, fmt)
+        path = path_of(day)
         if path is not None and path.exists():
             pg.progress.note(f"{day}: {path} exists, skipped")
             return True
         return False
 
-    for done in pg.digest_range(since, until, skip=written, top=top):
+    for done in pg.digest_range(since, until, skip=written, top=top,
+                                arxiv=arxiv.split(",") if arxiv else None):
         if done.result is not None:
-            code = _report_and_write(done.result, _day_path(out_dir, done.day, fmt), fmt, quiet,
-                                     True, ranked)
+            code = _report_and_write(done.result, path_of(done.day), fmt, quiet, True, ranked)
             worst = max(worst, EXIT_OK if code == EXIT_EMPTY else code)
     return worst
 

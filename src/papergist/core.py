@@ -243,24 +243,31 @@ class Papergist:
 
     def digest_range(self, since: date, until: date | None = None, *,
                      skip: Callable[[date], bool] = lambda day: False,
-                     top: int | None = None) -> Iterator[DayResult]:
+                     top: int | None = None,
+                     arxiv: Sequence[str] | None = None) -> Iterator[DayResult]:
         """Each day from `since` to `until` (default today), oldest first (`top`: each
-        day's N most upvoted papers).
+        day's N most upvoted papers). With `arxiv` (categories): each announcement
+        evening instead (default `until`: the newest), Fridays and Saturdays passed
+        over (yielded with no result), so a range catches up on every one missed.
 
         Days for which `skip(day)` is true are not fetched. A source failure
         stops the range (raised); the days before it were already yielded.
         """
         today = self.today()
-        until = until or today
+        midnight = datetime(today.year, today.month, today.day, tzinfo=timezone.utc)
+        until = until or (latest_announcement(midnight) if arxiv is not None else today)
         check_day(until, today)
         if since > until:
             raise UsageError(f"--since {since} is after --until {until}")
         for offset in range((until - since).days + 1):
             day = since + timedelta(days=offset)
-            if skip(day):
+            if skip(day) or (arxiv is not None and day.weekday() in (4, 5)):
                 yield DayResult(day, None)
-                continue
-            yield DayResult(day, self._recorded("digest --since", day, _day_digest(day, top)))
+            elif arxiv is not None:
+                yield DayResult(day, self._arxiv_digest(arxiv, day, [], None))
+            else:
+                yield DayResult(day, self._recorded("digest --since", day,
+                                                    _day_digest(day, top)))
 
     def _recorded(self, command: str, day: date, build: Callable[[Pipeline], Result]) -> Result:
         """Run `build` as a run recorded in the store, with how it ended."""
