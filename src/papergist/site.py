@@ -182,19 +182,23 @@ def build_site(store: Store, out: Path, *, language: str, site_url: str = "",
 def _build_others(store: Store, out: Path, language: str, seen: dict,
                   report: SiteReport) -> list[dict]:
     """A page for each stored week, month, id list and arXiv listing, at
-    KIND/LABEL/index.html (as `papergist serve` has them); its papers link to arXiv."""
+    KIND/LABEL/index.html (as `papergist serve` has them); its papers link to arXiv.
+    A digest is read only when its stamp changed: the archive gives label and count."""
+    entries = sorted((e for e in store.archive(language) if e.kind in OTHER_KINDS),
+                     key=lambda e: OTHER_KINDS.index(e.kind))  # newest first within a kind
+    stamps = {kind: store.digest_stamps(language, kind) for kind in {e.kind for e in entries}}
     listed = []
-    for kind in OTHER_KINDS:
-        for start, stamp in sorted(store.digest_stamps(language, kind).items(), reverse=True):
-            digest = store.load_digest(start, language, kind)
-            if digest is None:  # removed since its stamp was read
+    for entry in entries:
+        path = f"{entry.kind}/{entry.label}/index.html"
+        stamp = stamps[entry.kind].get(entry.date)
+        if seen.get(path) != stamp:
+            digest = store.load_digest(entry.date, language, entry.kind)
+            if digest is None:  # removed since the archive was read
                 continue
-            path = f"{kind}/{digest.label}/index.html"
-            if seen.get(path) != stamp:
-                _write(out / path, render_html(digest), report)
-                seen[path] = stamp
-            listed.append({"href": path, "name": f"{KIND_NAMES[kind]} {digest.label}",
-                           "count": len(digest.items)})
+            _write(out / path, render_html(digest), report)
+            seen[path] = stamp
+        listed.append({"href": path, "name": f"{KIND_NAMES[entry.kind]} {entry.label}",
+                       "count": entry.papers})
     report.others = len(listed)
     return listed
 
