@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import accumulate
 
@@ -190,19 +190,25 @@ class Source:
         """Index of the sentence a squashed offset falls in."""
         return bisect.bisect_right(self.starts, offset) - 1
 
+    def _at_bounds(self, key: str, start: int = 0, limit: int | None = None) -> Iterator[int]:
+        """Offsets from `start` where squashed `key` begins and ends at token boundaries
+        (at most `_MAX_CANDIDATES` occurrences looked at: pathological text)."""
+        i = self.squashed.find(key, start, limit)
+        for _ in range(_MAX_CANDIDATES):
+            if i == -1:
+                return
+            if i in self.bounds and i + len(key) in self.bounds:
+                yield i
+            i = self.squashed.find(key, i + 1, limit)
+
     def find_key(self, key: str, head_only: bool = False) -> int | None:
         """Sentence holding squashed `key` at token boundaries, or None."""
         if not key:
             return None
         limit = self.starts[self.head] if head_only and self.head < len(self.starts) else None
-        i = self.squashed.find(key, 0, limit)
-        for _ in range(_MAX_CANDIDATES):
-            if i == -1:
-                break
-            j = i + len(key)
-            if i in self.bounds and j in self.bounds and self.sentence_at(i) == self.sentence_at(j - 1):
+        for i in self._at_bounds(key, 0, limit):
+            if self.sentence_at(i) == self.sentence_at(i + len(key) - 1):
                 return self.sentence_at(i)
-            i = self.squashed.find(key, i + 1, limit)
         return None
 
     def find_span(self, keys: list[str]) -> list[int] | None:
@@ -212,12 +218,8 @@ class Source:
         found: list[int] = []
         at = 0
         for key in keys:
-            i = self.squashed.find(key, at)
-            for _ in range(_MAX_CANDIDATES):
-                if i == -1 or (i in self.bounds and i + len(key) in self.bounds):
-                    break
-                i = self.squashed.find(key, i + 1)
-            if i == -1 or i not in self.bounds or i + len(key) not in self.bounds:
+            i = next(self._at_bounds(key, at), None)
+            if i is None:
                 return None
             at = i + len(key)
             found += range(self.sentence_at(i), self.sentence_at(at - 1) + 1)
