@@ -227,8 +227,7 @@ class Papergist:
         if top is not None:
             raise UsageError("top picks the most upvoted of a list; arXiv lists have no votes")
         categories = check_categories(list(categories))
-        today = self.today()
-        midnight = datetime(today.year, today.month, today.day, tzinfo=timezone.utc)  # no hour
+        today, midnight = self.today(), self._midnight()
         on = day if day is not None else latest_announcement(midnight)
         if on > today:
             raise UsageError(f"{on} is in the future (today is {today} in UTC); arXiv has "
@@ -240,6 +239,11 @@ class Papergist:
                                "run this again after it")
         return self._recorded("digest --arxiv", on,
                               lambda pipe: pipe.arxiv_digest(categories, on))
+
+    def _midnight(self) -> datetime:
+        """The start of today (UTC): the clock gives the day, not the hour."""
+        today = self.today()
+        return datetime(today.year, today.month, today.day, tzinfo=timezone.utc)
 
     def digest_range(self, since: date, until: date | None = None, *,
                      skip: Callable[[date], bool] = lambda day: False,
@@ -254,8 +258,7 @@ class Papergist:
         stops the range (raised); the days before it were already yielded.
         """
         today = self.today()
-        midnight = datetime(today.year, today.month, today.day, tzinfo=timezone.utc)
-        until = until or (latest_announcement(midnight) if arxiv is not None else today)
+        until = until or (latest_announcement(self._midnight()) if arxiv is not None else today)
         check_day(until, today)
         if since > until:
             raise UsageError(f"--since {since} is after --until {until}")
